@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+
+/** Everything the chat example reads from its environment. */
+export interface ChatConfig {
+  readonly port: number
+  readonly host: string
+  /** `postgres://…`, or `pglite://<DATA_DIR>` when DATABASE_URL is unset. */
+  readonly databaseUrl: string
+  readonly dataDir: string
+  readonly redisUrl: string | undefined
+  readonly jwtSecret: string
+  /** Where the JWT secret came from, for the start-up log. */
+  readonly jwtSecretSource: 'env' | 'generated' | 'file'
+  readonly production: boolean
+}
+
+/** The shortest JWT secret accepted in production (HS256 wants at least 256 bits). */
+export const MIN_SECRET_LENGTH = 32
+
+/**
+ * Reads the configuration. Outside production an unset `JWT_SECRET` is generated once and kept in
+ * `DATA_DIR/jwt-secret`, so tokens survive a restart; in production an unset or weak secret throws.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
+  const production = env.NODE_ENV === 'production'
+  const dataDir = path.resolve(env.DATA_DIR ?? '.data')
+  const port = Number(env.PORT ?? 3000)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`)
+  let jwtSecret = env.JWT_SECRET
+  let jwtSecretSource: ChatConfig['jwtSecretSource'] = 'env'
+  if (!jwtSecret || jwtSecret.length < MIN_SECRET_LENGTH) {
+    if (production) {
+      throw new Error(
+        jwtSecret
+          ? `JWT_SECRET is too weak: use at least ${MIN_SECRET_LENGTH} random characters (e.g. \`openssl rand -base64 48\`)`
+          : 'JWT_SECRET is required in production (e.g. `openssl rand -base64 48`)',
+      )
+    }
+    if (jwtSecret) throw new Error(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`)
+    const file = path.join(dataDir, 'jwt-secret')
+    if (existsSync(file)) {
+      jwtSecret = readFileSync(file, 'utf8').trim()
+      jwtSecretSource = 'file'
+    } else {
+      mkdirSync(dataDir, { recursive: true })
+      jwtSecret = randomBytes(48).toString('base64url')
+      writeFileSync(file, jwtSecret, { mode: 0o600 })
+      jwtSecretSource = 'generated'
+    }
+  }
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    databaseUrl: env.DATABASE_URL || `pglite://${path.join(dataDir, 'db')}`,
+    dataDir,
+    redisUrl: env.REDIS_URL || undefined,
+    jwtSecret,
+    jwtSecretSource,
+    production,
+  }
+}

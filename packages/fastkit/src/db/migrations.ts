@@ -1,0 +1,56 @@
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
+
+export interface MigrateOptions {
+  /**
+   * A folder of migration modules (each exports `up` and optionally `down`), applied in file-name
+   * order. `.ts` files are picked up when running under tsx or vitest, `.js` files always.
+   */
+  readonly folder?: string | URL
+  /** Or the migrations themselves, keyed by name (sorted by name). */
+  readonly migrations?: Readonly<Record<string, Migration>>
+}
+
+/**
+ * Applies every pending migration, in one transaction each, under Kysely's migration lock (so several
+ * processes starting at once are safe). Throws if any migration fails, after rolling that one back.
+ *
+ * @example
+ * ```ts
+ * await migrateToLatest(db, { folder: new URL('./migrations', import.meta.url) })
+ * ```
+ */
+export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: migrationProvider(options) })
+  const result = await migrator.migrateToLatest()
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName
+    throw new Error(`Migration ${failed ?? ''} failed: ${String((result.error as Error).message ?? result.error)}`, {
+      cause: result.error,
+    })
+  }
+  return result
+}
+
+function migrationProvider(options: MigrateOptions): MigrationProvider {
+  if (options.migrations) {
+    const migrations = options.migrations
+    return { getMigrations: async () => migrations }
+  }
+  if (!options.folder) throw new Error('migrateToLatest needs `folder` or `migrations`')
+  const folder = options.folder instanceof URL ? fileURLToPath(options.folder) : options.folder
+  return {
+    async getMigrations() {
+      const files = (await fs.readdir(folder)).filter((f) => /\.(m?js|ts)$/.test(f) && !f.endsWith('.d.ts')).sort()
+      const migrations: Record<string, Migration> = {}
+      for (const file of files) {
+        const name = file.replace(/\.(m?js|ts)$/, '')
+        if (migrations[name]) continue // a built folder may hold both x.ts and x.js
+        migrations[name] = (await import(pathToFileURL(path.join(folder, file)).href)) as Migration
+      }
+      return migrations
+    },
+  }
+}

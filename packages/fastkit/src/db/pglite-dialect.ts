@@ -1,0 +1,149 @@
+import type { PGlite, PGliteOptions } from '@electric-sql/pglite'
+import {
+  CompiledQuery,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely'
+import { Mutex } from './mutex.js'
+
+/** Where an embedded database keeps its data: a directory, or `memory://` for a throwaway one. */
+export interface PGliteDialectConfig {
+  /** A directory (created if missing), `memory://`, or an already created PGlite instance. */
+  readonly dataDir?: string
+  readonly pglite?: PGlite
+  readonly options?: PGliteOptions
+}
+
+const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'MergeQueryNode'])
+
+/**
+ * A Kysely dialect over PGlite, PostgreSQL compiled to WebAssembly and run in-process.
+ *
+ * PGlite has exactly one session, so the driver hands out its single connection to one holder at a
+ * time (a transaction holds it until commit or rollback); everyone else waits in FIFO order.
+ */
+export class PGliteDialect implements Dialect {
+  readonly #config: PGliteDialectConfig
+
+  constructor(config: PGliteDialectConfig) {
+    this.#config = config
+  }
+
+  createAdapter(): DialectAdapter {
+    return new PostgresAdapter()
+  }
+  createDriver(): Driver {
+    return new PGliteDriver(this.#config)
+  }
+  createQueryCompiler(): QueryCompiler {
+    return new PostgresQueryCompiler()
+  }
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new PostgresIntrospector(db)
+  }
+}
+
+class PGliteDriver implements Driver {
+  readonly #config: PGliteDialectConfig
+  readonly #mutex = new Mutex()
+  #client: PGlite | undefined
+  #connection: PGliteConnection | undefined
+  #ownsClient = false
+
+  constructor(config: PGliteDialectConfig) {
+    this.#config = config
+  }
+
+  async init(): Promise<void> {
+    if (this.#config.pglite) {
+      this.#client = this.#config.pglite
+    } else {
+      const { PGlite, types } = await import('@electric-sql/pglite')
+      const dataDir = this.#config.dataDir === 'memory://' ? undefined : this.#config.dataDir
+      this.#client = await PGlite.create(dataDir, {
+        ...this.#config.options,
+        parsers: {
+          // node-postgres returns int8 as a string and date as a Date; PGlite differs. Align both on
+          // the choices documented in create-database.ts so one app behaves the same on either.
+          [types.INT8]: (value: string) => Number(value),
+          [types.DATE]: (value: string) => value,
+          ...this.#config.options?.parsers,
+        },
+      })
+      this.#ownsClient = true
+    }
+    this.#connection = new PGliteConnection(this.#client)
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    await this.#mutex.lock()
+    return this.#connection!
+  }
+
+  async releaseConnection(): Promise<void> {
+    this.#mutex.unlock()
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    let sql = 'begin'
+    if (settings.isolationLevel) sql += ` isolation level ${settings.isolationLevel}`
+    if (settings.accessMode) sql += ` ${settings.accessMode}`
+    await connection.executeQuery(CompiledQuery.raw(sql))
+  }
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'))
+  }
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'))
+  }
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdent(name)}`))
+  }
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdent(name)}`))
+  }
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdent(name)}`))
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#ownsClient && this.#client && !this.#client.closed) await this.#client.close()
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}
+
+class PGliteConnection implements DatabaseConnection {
+  readonly #client: PGlite
+
+  constructor(client: PGlite) {
+    this.#client = client
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.#client.query<R>(compiledQuery.sql, [...compiledQuery.parameters], { rowMode: 'object' })
+    const isWrite = WRITE_KINDS.has(compiledQuery.query.kind)
+    return {
+      rows: result.rows,
+      ...(isWrite && result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),
+    }
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('PGlite does not support streaming queries; use executeQuery')
+  }
+}
+

@@ -1,0 +1,71 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { DependencyContainer } from 'tsyringe'
+import type { Kysely } from 'kysely'
+import { UnitOfWork, type UnitOfWorkOptions } from '../uow/unit-of-work.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** This request's DI container, a child of `app.container`; disposed when the request ends. */
+    container: DependencyContainer
+    /** This request's unit of work; committed before a 2xx/3xx response is sent, else rolled back. */
+    uow: UnitOfWork
+  }
+  interface FastifyContextConfig {
+    /** Per-route unit-of-work settings (isolation level, read-only). */
+    uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly'>
+  }
+}
+
+export interface RequestScopeOptions {
+  readonly db: Kysely<any>
+  readonly container: DependencyContainer
+}
+
+const finished = Symbol('fastkit.scopeFinished')
+type ScopedRequest = FastifyRequest & { [finished]?: boolean }
+
+/**
+ * Gives every request a child DI container with the request's {@link UnitOfWork} registered in it.
+ *
+ * The unit commits in `onSend`, so a client never gets a 2xx for a write that is then lost: a failed
+ * commit becomes the response instead. Any status >= 400 rolls back. On every ending (response sent,
+ * client aborted, timeout) the unit is rolled back if still open and the child container disposed.
+ */
+export const requestScope = fp(
+  async function requestScope(app: FastifyInstance, options: RequestScopeOptions) {
+    app.decorateRequest('container', null as unknown as DependencyContainer)
+    app.decorateRequest('uow', null as unknown as UnitOfWork)
+
+    app.addHook('onRequest', async (request) => {
+      const uow = new UnitOfWork(options.db, {
+        ...request.routeOptions.config.uow,
+        onCallbackError: (error) => request.log.error({ err: error }, 'after-commit callback failed'),
+      })
+      const container = options.container.createChildContainer()
+      container.registerInstance(UnitOfWork, uow)
+      request.uow = uow
+      request.container = container
+    })
+
+    app.addHook('onSend', async (request, reply: FastifyReply, payload) => {
+      const uow = request.uow
+      if (uow?.state === 'open') {
+        if (reply.statusCode < 400) await uow.commit()
+        else await uow.rollback()
+      }
+      return payload
+    })
+
+    const finish = async (request: ScopedRequest) => {
+      if (!request.uow || request[finished]) return
+      request[finished] = true
+      await request.uow.rollback()
+      await request.container.dispose()
+    }
+    app.addHook('onResponse', finish)
+    app.addHook('onRequestAbort', finish)
+    app.addHook('onTimeout', finish)
+  },
+  { name: 'fastkit.request-scope', fastify: '5.x' },
+)

@@ -1,0 +1,25 @@
+declare const tokenType: unique symbol
+
+/**
+ * A typed injection token: a symbol that remembers the type it stands for, so `resolve(token)` is
+ * typed without decorators or emitted metadata.
+ *
+ * @example
+ * ```ts
+ * export const Config = token<AppConfig>('Config')
+ * container.register(Config, { useValue: config })
+ * const config = container.resolve(Config) // AppConfig
+ * ```
+ */
+export type Token<T> = symbol & { readonly [tokenType]?: T }
+
+/** Creates a {@link Token}. The name only appears in error messages. */
+export function token<T>(name: string): Token<T> {
+  return Symbol(name) as Token<T>
+}
+
+/** Anything fastkit can resolve: a class, or a {@link Token}. */
+export type InjectionKey<T> = Token<T> | (abstract new (...args: any[]) => T)
+
+/** The type an {@link InjectionKey} resolves to. */
+export type Resolved<K> = K extends Token<infer T> ? T : K extends abstract new (...args: any[]) => infer T ? T : never

@@ -1,0 +1,125 @@
+import fp from 'fastify-plugin'
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { mapDatabaseError } from '../db/database-errors.js'
+import { ErrorCode, HttpError, isHttpError, NotFoundError, ValidationError, type FieldIssue } from './errors.js'
+
+/** The RFC 9457 body every error response has. Also used as the error schema in OpenAPI. */
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'An RFC 9457 problem details object' })
+
+export type Problem = z.infer<typeof ProblemSchema>
+
+const STATUS_CODE_NAMES: Record<number, string> = {
+  400: ErrorCode.BAD_REQUEST,
+  401: ErrorCode.UNAUTHORIZED,
+  403: ErrorCode.FORBIDDEN,
+  404: ErrorCode.NOT_FOUND,
+  405: ErrorCode.METHOD_NOT_ALLOWED,
+  409: ErrorCode.CONFLICT,
+  413: ErrorCode.PAYLOAD_TOO_LARGE,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  429: ErrorCode.RATE_LIMITED,
+  503: ErrorCode.SERVICE_UNAVAILABLE,
+}
+
+interface ValidationIssueLike {
+  readonly instancePath?: string
+  readonly message?: string
+  readonly params?: Record<string, unknown>
+}
+
+/**
+ * Formats schema-validation issues as `{ path, message }`, with the request part as the first path
+ * segment: `body.memberIds.2`, `querystring.limit`.
+ */
+export function formatValidationIssues(issues: readonly ValidationIssueLike[], context?: string): FieldIssue[] {
+  return issues.map((issue) => {
+    const segments = (issue.instancePath ?? '').split('/').filter(Boolean)
+    const missingKey = typeof issue.params?.missingProperty === 'string' ? [issue.params.missingProperty] : []
+    const keys = Array.isArray(issue.params?.keys) ? issue.params.keys.map(String) : []
+    const path = [context, ...segments, ...missingKey].filter(Boolean).join('.')
+    const message = keys.length ? `${issue.message ?? 'is invalid'}: ${keys.join(', ')}` : (issue.message ?? 'is invalid')
+    return { path: path || (context ?? ''), message }
+  })
+}
+
+/**
+ * Turns anything thrown into an {@link HttpError}: fastkit errors pass through; schema validation
+ * errors, Fastify's own client errors (bad JSON, body too large, unsupported media type) and
+ * database constraint violations become 4xx; everything else is a 500 whose internals stay private.
+ */
+export function toHttpError(error: unknown): HttpError {
+  if (isHttpError(error)) return error
+  const mapped = mapDatabaseError(error)
+  if (mapped) return mapped
+  const fastifyError = error as Partial<FastifyError> & { validationContext?: string }
+  if (Array.isArray(fastifyError.validation)) {
+    const context = fastifyError.validationContext
+    const issues = formatValidationIssues(fastifyError.validation as ValidationIssueLike[], context)
+    const first = issues[0]
+    return new ValidationError(first ? `Invalid ${first.path || 'input'}: ${first.message}` : 'Invalid input', issues, {
+      cause: error,
+    })
+  }
+  const status = fastifyError.statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = STATUS_CODE_NAMES[status] ?? ErrorCode.BAD_REQUEST
+    const headers = status === 401 ? { 'www-authenticate': 'Bearer' } : undefined
+    return new HttpError({
+      status,
+      code,
+      message: fastifyError.message ?? STATUS_CODES[status] ?? 'Bad request',
+      cause: error,
+      ...(headers ? { headers } : {}),
+    })
+  }
+  return new HttpError({ status: 500, code: ErrorCode.INTERNAL, message: 'Internal server error', cause: error })
+}
+
+/** Builds the problem+json body of an {@link HttpError}. */
+export function problemOf(error: HttpError): Problem {
+  return {
+    type: 'about:blank',
+    title: STATUS_CODES[error.status] ?? 'Error',
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    ...(error.issues && error.issues.length > 0 ? { errors: [...error.issues] } : {}),
+  }
+}
+
+/** Sends `error` as `application/problem+json`. */
+export function sendProblem(reply: FastifyReply, error: HttpError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value)
+  return reply.code(error.status).type('application/problem+json').serializer(JSON.stringify).send(problemOf(error))
+}
+
+/**
+ * The one place errors become responses: sets the error handler and the not-found handler so every
+ * error, fastkit's, Fastify's or the database's, is an RFC 9457 problem with a stable `code`.
+ * 5xx errors are logged with their cause; 4xx are logged at `info`.
+ */
+export const problemDetails = fp(
+  async function problemDetails(app: FastifyInstance) {
+    app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const httpError = toHttpError(error)
+      if (httpError.status >= 500) request.log.error({ err: error }, 'request failed')
+      else request.log.info({ code: httpError.code, status: httpError.status }, httpError.message)
+      return sendProblem(reply, httpError)
+    })
+    app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(reply, new NotFoundError(`Route ${request.method} ${request.url.split('?')[0]} not found`)),
+    )
+  },
+  { name: 'fastkit.problem-details', fastify: '5.x' },
+)

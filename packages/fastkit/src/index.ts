@@ -1,0 +1,42 @@
+/**
+ * fastkit: typed, transactional, real-time APIs on Fastify 5, Kysely and PostgreSQL.
+ * This is the one public barrel; test helpers live in `fastkit/testing`.
+ */
+import 'reflect-metadata'
+
+// app
+export { fastkit, type FastkitOptions } from './app/fastkit-plugin.js'
+
+// database
+export { createDatabase, databaseKind, poolStats, type DatabaseKind, type DatabaseOptions, type PoolOptions } from './db/create-database.js'
+export { PGliteDialect, type PGliteDialectConfig } from './db/pglite-dialect.js'
+export { migrateToLatest, type MigrateOptions } from './db/migrations.js'
+export { isDatabaseError, mapDatabaseError, PgErrorCode } from './db/database-errors.js'
+
+// unit of work
+export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfWorkState } from './uow/unit-of-work.js'
+
+// dependency injection
+export { token, type Token, type InjectionKey, type Resolved } from './di/token.js'
+export { provide, resolve, type Dependencies, type Injectable, type Lifetime } from './di/provide.js'
+export { Database, Logger } from './di/tokens.js'
+export { requestScope, type RequestScopeOptions } from './di/request-scope.js'
+
+// http errors
+export {
+  BadRequestError,
+  ConflictError,
+  ErrorCode,
+  ForbiddenError,
+  HttpError,
+  isHttpError,
+  NotFoundError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  ValidationError,
+  type ErrorCodeName,
+  type FieldIssue,
+  type HttpErrorOptions,
+} from './http/errors.js'
+export { formatValidationIssues, problemDetails, problemOf, ProblemSchema, sendProblem, toHttpError, type Problem } from './http/problem-details.js'

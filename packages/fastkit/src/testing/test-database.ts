@@ -1,0 +1,87 @@
+import pg from 'pg'
+import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { createDatabase, type DatabaseKind, type DatabaseOptions } from '../db/create-database.js'
+import { migrateToLatest, type MigrateOptions } from '../db/migrations.js'
+
+/** A throwaway database for one test file. */
+export interface TestDatabase<DB> {
+  readonly kind: DatabaseKind
+  /** A URL `createDatabase` accepts, pointing at this database (for a server process under test). */
+  readonly url: string
+  readonly db: Kysely<DB>
+  /** Destroys the pool and, on PostgreSQL, drops the database. */
+  destroy(): Promise<void>
+}
+
+/** The server used for the PostgreSQL half of the matrix; unset means PGlite only. */
+export function testServerUrl(): string | undefined {
+  return process.env.TEST_DATABASE_URL || undefined
+}
+
+/**
+ * The database kinds to test against: `DIALECTS=postgres,pglite` narrows the matrix. Without
+ * `TEST_DATABASE_URL` only PGlite runs (the test run says so at start).
+ */
+export function dialectsUnderTest(): DatabaseKind[] {
+  const wanted = (process.env.DIALECTS ?? 'postgres,pglite').split(',').map((s) => s.trim()).filter(Boolean)
+  for (const kind of wanted) {
+    if (kind !== 'postgres' && kind !== 'pglite') throw new Error(`DIALECTS: unknown dialect "${kind}" (use postgres, pglite)`)
+  }
+  return (wanted as DatabaseKind[]).filter((kind) => kind === 'pglite' || testServerUrl() !== undefined)
+}
+
+/**
+ * Creates an isolated database: on PostgreSQL a fresh `CREATE DATABASE` on the `TEST_DATABASE_URL`
+ * server (so test files can run in parallel), on PGlite an in-memory instance. Runs `migrations` if
+ * given.
+ *
+ * @example
+ * ```ts
+ * describe.each(dialectsUnderTest())('%s', (kind) => {
+ *   let t: TestDatabase<DB>
+ *   beforeAll(async () => { t = await createTestDatabase<DB>(kind, { migrations: { folder } }) })
+ *   afterAll(() => t.destroy())
+ * })
+ * ```
+ */
+export async function createTestDatabase<DB>(
+  kind: DatabaseKind,
+  options: { migrations?: MigrateOptions; dataDir?: string; database?: Omit<DatabaseOptions, 'url'> } = {},
+): Promise<TestDatabase<DB>> {
+  let url: string
+  let drop: () => Promise<void> = async () => {}
+  if (kind === 'postgres') {
+    const server = testServerUrl()
+    if (!server) throw new Error('TEST_DATABASE_URL is not set: cannot create a PostgreSQL test database')
+    const name = `fastkit_test_${randomBytes(6).toString('hex')}`
+    await adminQuery(server, `create database ${name}`)
+    const parsed = new URL(server)
+    parsed.pathname = `/${name}`
+    url = parsed.toString()
+    drop = () => adminQuery(server, `drop database if exists ${name} with (force)`)
+  } else {
+    url = options.dataDir ? `pglite://${options.dataDir}` : 'memory://'
+  }
+  const db = createDatabase<DB>({ ...options.database, url })
+  if (options.migrations) await migrateToLatest(db, options.migrations)
+  return {
+    kind,
+    url,
+    db,
+    async destroy() {
+      await db.destroy()
+      await drop()
+    },
+  }
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}

@@ -1,0 +1,278 @@
+import {
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type CompiledQuery,
+  type ConnectionProvider,
+  type ControlledTransaction,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type IsolationLevel,
+  type QueryResult,
+  type RootOperationNode,
+} from 'kysely'
+
+/** How a unit of work runs its transaction. Set per unit, or per route through `BaseRouter`. */
+export interface UnitOfWorkOptions {
+  /**
+   * `read committed` (PostgreSQL's default) lets a unit read outside a transaction until its first
+   * write. Any stricter level begins the transaction on the first statement, so all reads share one
+   * snapshot.
+   */
+  readonly isolationLevel?: IsolationLevel
+  /** Runs the transaction `read only`: a write fails instead of committing. */
+  readonly readOnly?: boolean
+  /** Where failures of after-commit callbacks are reported. Defaults to `console.error`. */
+  readonly onCallbackError?: (error: unknown) => void
+}
+
+/** Where a unit of work stands. Only an `open` unit runs statements. */
+export type UnitOfWorkState = 'open' | 'committed' | 'rolledBack'
+
+type Callback = () => unknown
+
+/** Thrown when a statement is issued through a unit that has already committed or rolled back. */
+export class UnitOfWorkClosedError extends Error {
+  constructor(state: UnitOfWorkState) {
+    super(`This unit of work has already ${state === 'committed' ? 'committed' : 'rolled back'}; start a new one`)
+    this.name = 'UnitOfWorkClosedError'
+  }
+}
+
+/**
+ * One transaction's worth of work. Every repository resolved in one request shares the request's unit,
+ * so all of its writes commit or roll back together.
+ *
+ * - **Lazy**: nothing is sent until the first statement. Under `read committed`, reads run straight on
+ *   the pool until the first write (or locking read) begins the transaction, so a request that only
+ *   reads issues no BEGIN/COMMIT at all.
+ * - **Nested** units ({@link nested}) are savepoints: an inner failure rolls back only the inner part.
+ * - **After commit**: callbacks registered with {@link afterCommit} run once the commit succeeded and
+ *   never after a rollback; a failing callback is reported, not rethrown.
+ *
+ * Outside HTTP (scripts, jobs) use {@link UnitOfWork.run}.
+ *
+ * @example
+ * ```ts
+ * const message = await UnitOfWork.run(db, async (uow) => {
+ *   const row = await uow.db.insertInto('messages').values(input).returningAll().executeTakeFirstOrThrow()
+ *   uow.afterCommit(() => events.emit('message.created', row))
+ *   return row
+ * })
+ * ```
+ */
+export class UnitOfWork<DB = any> {
+  readonly #root: Kysely<DB>
+  #options: UnitOfWorkOptions
+  #state: UnitOfWorkState = 'open'
+  #db: Kysely<DB> | undefined
+  #trx: Promise<ControlledTransaction<DB>> | undefined
+  /** Callback lists, one per open savepoint level; index 0 is the unit itself. */
+  readonly #callbacks: Callback[][] = [[]]
+  #savepoints = 0
+
+  constructor(root: Kysely<DB>, options: UnitOfWorkOptions = {}) {
+    this.#root = root
+    this.#options = options
+  }
+
+  /**
+   * Runs `fn` in a new unit: commits when it resolves, rolls back when it throws, then runs the
+   * after-commit callbacks.
+   */
+  static async run<DB, T>(root: Kysely<DB>, fn: (uow: UnitOfWork<DB>) => Promise<T>, options?: UnitOfWorkOptions): Promise<T> {
+    const uow = new UnitOfWork(root, options)
+    try {
+      const result = await fn(uow)
+      await uow.commit()
+      return result
+    } catch (error) {
+      await uow.rollback()
+      throw error
+    }
+  }
+
+  /** The query builder of this unit. Repositories use it; so can you. */
+  get db(): Kysely<DB> {
+    this.#db ??= this.#createKysely()
+    return this.#db
+  }
+
+  get state(): UnitOfWorkState {
+    return this.#state
+  }
+
+  /** Whether a transaction has been begun (or is beginning). */
+  get inTransaction(): boolean {
+    return this.#trx !== undefined
+  }
+
+  get options(): UnitOfWorkOptions {
+    return this.#options
+  }
+
+  /**
+   * Changes isolation level or read-only mode. Only allowed before the first statement: a route's
+   * options are applied this way.
+   */
+  configure(options: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly'>): void {
+    if (this.#trx) throw new Error('A unit of work cannot be reconfigured after its transaction began')
+    this.#options = { ...this.#options, ...options }
+  }
+
+  /** Registers `fn` to run after a successful commit (never after a rollback). */
+  afterCommit(fn: Callback): void {
+    this.#assertOpen()
+    this.#callbacks[this.#callbacks.length - 1]!.push(fn)
+  }
+
+  /**
+   * Runs `fn` inside a savepoint. If `fn` throws, its writes (and after-commit callbacks) are rolled
+   * back and the error rethrown; the outer unit stays usable. Run nested units one at a time.
+   */
+  async nested<T>(fn: () => Promise<T>): Promise<T> {
+    this.#assertOpen()
+    const trx = await this.#transaction()
+    const name = `fastkit_sp_${++this.#savepoints}`
+    const savepoint = await trx.savepoint(name).execute()
+    this.#callbacks.push([])
+    try {
+      const result = await fn()
+      await savepoint.releaseSavepoint(name).execute()
+      const inner = this.#callbacks.pop()!
+      this.#callbacks[this.#callbacks.length - 1]!.push(...inner)
+      return result
+    } catch (error) {
+      this.#callbacks.pop()
+      if (this.#state === 'open') await savepoint.rollbackToSavepoint(name).execute()
+      throw error
+    }
+  }
+
+  /** Commits (if a transaction began), then runs the after-commit callbacks. */
+  async commit(): Promise<void> {
+    this.#assertOpen()
+    const trx = this.#trx
+    if (trx) {
+      try {
+        await (await trx).commit().execute()
+      } catch (error) {
+        this.#state = 'rolledBack'
+        await this.#releaseAfterFailure(trx)
+        throw error
+      }
+    }
+    this.#state = 'committed'
+    await this.#runCallbacks()
+  }
+
+  /** Rolls back (if a transaction began) and drops the after-commit callbacks. Safe to call twice. */
+  async rollback(): Promise<void> {
+    if (this.#state !== 'open') return
+    this.#state = 'rolledBack'
+    this.#callbacks.length = 0
+    const trx = this.#trx
+    if (!trx) return
+    try {
+      const t = await trx
+      if (!t.isCommitted && !t.isRolledBack) await t.rollback().execute()
+    } catch {
+      // The transaction never began or its connection is gone: nothing left to roll back.
+    }
+  }
+
+  async #releaseAfterFailure(trx: Promise<ControlledTransaction<DB>>): Promise<void> {
+    try {
+      const t = await trx
+      if (!t.isCommitted && !t.isRolledBack) await t.rollback().execute()
+    } catch {
+      // see rollback()
+    }
+  }
+
+  async #runCallbacks(): Promise<void> {
+    const callbacks = this.#callbacks.flat()
+    this.#callbacks.length = 0
+    for (const callback of callbacks) {
+      try {
+        await callback()
+      } catch (error) {
+        ;(this.#options.onCallbackError ?? ((e) => console.error('fastkit: after-commit callback failed', e)))(error)
+      }
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#state !== 'open') throw new UnitOfWorkClosedError(this.#state)
+  }
+
+  #transaction(): Promise<ControlledTransaction<DB>> {
+    if (!this.#trx) {
+      let builder = this.#root.startTransaction()
+      if (this.#options.isolationLevel) builder = builder.setIsolationLevel(this.#options.isolationLevel)
+      if (this.#options.readOnly) builder = builder.setAccessMode('read only')
+      this.#trx = builder.execute()
+      // Avoid an unhandled rejection when nobody awaits a failed BEGIN; callers still see the error.
+      this.#trx.catch(() => {})
+    }
+    return this.#trx
+  }
+
+  #needsTransaction(query: RootOperationNode): boolean {
+    if (this.#trx) return true
+    const level = this.#options.isolationLevel
+    if (level && level !== 'read committed' && level !== 'read uncommitted') return true
+    return !isPlainSelect(query)
+  }
+
+  async #execute<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    this.#assertOpen()
+    const executor = this.#needsTransaction(compiled.query) ? (await this.#transaction()).getExecutor() : this.#root.getExecutor()
+    // Checked again: a rollback (client abort) may have happened while we waited for BEGIN.
+    this.#assertOpen()
+    return executor.provideConnection((connection) => connection.executeQuery<R>(compiled))
+  }
+
+  #createKysely(): Kysely<DB> {
+    const execute = <R>(compiled: CompiledQuery) => this.#execute<R>(compiled)
+    const connection: DatabaseConnection = {
+      executeQuery: execute,
+      streamQuery() {
+        throw new Error('Streaming is not supported inside a unit of work')
+      },
+    }
+    const provider: ConnectionProvider = { provideConnection: (consumer) => consumer(connection) }
+    const refuse = async (): Promise<never> => {
+      throw new Error('Inside a unit of work, use uow.nested(fn) instead of db.transaction()')
+    }
+    const driver: Driver = {
+      init: async () => {},
+      acquireConnection: async () => connection,
+      releaseConnection: async () => {},
+      beginTransaction: refuse,
+      commitTransaction: refuse,
+      rollbackTransaction: refuse,
+      destroy: async () => {},
+    }
+    const dialect: Dialect = {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => driver,
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+    }
+    return new Kysely<DB>({
+      config: { dialect },
+      dialect,
+      driver,
+      executor: this.#root.getExecutor().withConnectionProvider(provider),
+    })
+  }
+}
+
+/** A SELECT with no locking clause and no CTE (which might write) needs no transaction. */
+function isPlainSelect(node: RootOperationNode): boolean {
+  if (node.kind !== 'SelectQueryNode') return false
+  return !node.with && !(node.endModifiers && node.endModifiers.length > 0)
+}

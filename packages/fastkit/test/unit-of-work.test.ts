@@ -1,0 +1,179 @@
+import { describe, expect, test } from 'vitest'
+import { UnitOfWork } from '../src/index.js'
+import { dialectsUnderTest } from '../src/testing/index.js'
+import { useTestDatabase } from './support/harness.js'
+
+const isTxControl = (sql: string) => /^(begin|commit|rollback|start transaction|savepoint|release)/i.test(sql.trim())
+
+describe.each(dialectsUnderTest())('UnitOfWork on %s', (kind) => {
+  const t = useTestDatabase(kind)
+
+  test('a unit that reads once sends exactly one statement, without BEGIN/COMMIT', async () => {
+    await t.db.insertInto('items').values({ name: 'a' }).execute()
+    t.statements.length = 0
+    const rows = await UnitOfWork.run(t.db, (uow) => uow.db.selectFrom('items').selectAll().execute())
+    expect(rows).toHaveLength(1)
+    expect(t.statements).toHaveLength(1)
+    expect(t.statements[0]).toMatch(/^select/)
+  })
+
+  test('the first write begins the transaction; commit ends it', async () => {
+    await UnitOfWork.run(t.db, async (uow) => {
+      await uow.db.selectFrom('items').selectAll().execute()
+      expect(uow.inTransaction).toBe(false)
+      await uow.db.insertInto('items').values({ name: 'b' }).execute()
+      expect(uow.inTransaction).toBe(true)
+    })
+    expect(t.statements.map((s) => s.split(' ')[0]!.toLowerCase())).toEqual(['select', 'begin', 'insert', 'commit'])
+  })
+
+  test('rolls back both writes when the second step throws', async () => {
+    await expect(
+      UnitOfWork.run(t.db, async (uow) => {
+        await uow.db.insertInto('items').values({ name: 'one' }).execute()
+        await uow.db.insertInto('items').values({ name: 'two' }).execute()
+        throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    expect(await t.db.selectFrom('items').selectAll().execute()).toEqual([])
+  })
+
+  test('reads after a write see the write (same transaction)', async () => {
+    await UnitOfWork.run(t.db, async (uow) => {
+      await uow.db.insertInto('items').values({ name: 'mine' }).execute()
+      const seen = await uow.db.selectFrom('items').select('name').execute()
+      expect(seen).toEqual([{ name: 'mine' }])
+      if (kind === 'postgres') {
+        // (PGlite has one session, held by this transaction: nobody else can look until it ends.)
+        const outside = await t.db.selectFrom('items').select('name').execute()
+        expect(outside).toEqual([])
+      }
+    })
+  })
+
+  test('a failed nested unit rolls back only its own writes', async () => {
+    await UnitOfWork.run(t.db, async (uow) => {
+      await uow.db.insertInto('items').values({ name: 'outer' }).execute()
+      await expect(
+        uow.nested(async () => {
+          await uow.db.insertInto('items').values({ name: 'inner' }).execute()
+          throw new Error('inner failed')
+        }),
+      ).rejects.toThrow('inner failed')
+      await uow.nested(async () => {
+        await uow.db.insertInto('items').values({ name: 'inner-ok' }).execute()
+      })
+    })
+    const names = (await t.db.selectFrom('items').select('name').orderBy('name').execute()).map((r) => r.name)
+    expect(names).toEqual(['inner-ok', 'outer'])
+  })
+
+  test('a database error inside a nested unit leaves the outer transaction usable', async () => {
+    await t.db.insertInto('items').values({ name: 'taken' }).execute()
+    await UnitOfWork.run(t.db, async (uow) => {
+      await uow.db.insertInto('items').values({ name: 'first' }).execute()
+      await expect(uow.nested(() => uow.db.insertInto('items').values({ name: 'taken' }).execute())).rejects.toMatchObject({
+        code: '23505',
+      })
+      await uow.db.insertInto('items').values({ name: 'after' }).execute()
+    })
+    const names = (await t.db.selectFrom('items').select('name').orderBy('name').execute()).map((r) => r.name)
+    expect(names).toEqual(['after', 'first', 'taken'])
+  })
+
+  test('after-commit callbacks run after the commit, never after a rollback', async () => {
+    const calls: string[] = []
+    await UnitOfWork.run(t.db, async (uow) => {
+      await uow.db.insertInto('items').values({ name: 'x' }).execute()
+      uow.afterCommit(async () => {
+        // the row is visible to others: the commit has happened
+        const rows = await t.db.selectFrom('items').select('name').execute()
+        calls.push(`committed:${rows.length}`)
+      })
+    })
+    await expect(
+      UnitOfWork.run(t.db, async (uow) => {
+        uow.afterCommit(() => calls.push('should-not-run'))
+        await uow.db.insertInto('items').values({ name: 'y' }).execute()
+        throw new Error('rollback')
+      }),
+    ).rejects.toThrow()
+    expect(calls).toEqual(['committed:1'])
+  })
+
+  test('callbacks of a rolled-back nested unit are dropped, those of a released one kept', async () => {
+    const calls: string[] = []
+    await UnitOfWork.run(t.db, async (uow) => {
+      await uow.nested(async () => uow.afterCommit(() => calls.push('kept'))).catch(() => {})
+      await uow
+        .nested(async () => {
+          uow.afterCommit(() => calls.push('dropped'))
+          throw new Error('no')
+        })
+        .catch(() => {})
+    })
+    expect(calls).toEqual(['kept'])
+  })
+
+  test('a failing after-commit callback is reported and does not undo the commit', async () => {
+    const reported: unknown[] = []
+    const result = await UnitOfWork.run(
+      t.db,
+      async (uow) => {
+        await uow.db.insertInto('items').values({ name: 'kept' }).execute()
+        uow.afterCommit(() => {
+          throw new Error('callback broke')
+        })
+        return 'ok'
+      },
+      { onCallbackError: (e) => reported.push(e) },
+    )
+    expect(result).toBe('ok')
+    expect(reported).toHaveLength(1)
+    expect(await t.db.selectFrom('items').select('name').execute()).toEqual([{ name: 'kept' }])
+  })
+
+  test('a stricter isolation level begins the transaction on the first read', async () => {
+    const level = await UnitOfWork.run(
+      t.db,
+      async (uow) => {
+        const row = await uow.db
+          .selectNoFrom((eb) => eb.fn<string>('current_setting', [eb.val('transaction_isolation')]).as('level'))
+          .executeTakeFirstOrThrow()
+        expect(uow.inTransaction).toBe(true)
+        return row.level
+      },
+      { isolationLevel: 'serializable' },
+    )
+    expect(level).toBe('serializable')
+  })
+
+  test('a read-only unit refuses writes', async () => {
+    await expect(
+      UnitOfWork.run(t.db, (uow) => uow.db.insertInto('items').values({ name: 'nope' }).execute(), { readOnly: true }),
+    ).rejects.toMatchObject({ code: '25006' })
+    expect(await t.db.selectFrom('items').selectAll().execute()).toEqual([])
+  })
+
+  test('a unit refuses statements after it has finished', async () => {
+    const uow = new UnitOfWork(t.db)
+    await uow.commit()
+    await expect(uow.db.selectFrom('items').selectAll().execute()).rejects.toThrow(/already committed/)
+  })
+
+  test('two concurrent units never see each other’s uncommitted writes', async () => {
+    // On PostgreSQL the two overlap; on PGlite (one session) the second waits for the first.
+    const flow = (name: string, fail: boolean) =>
+      UnitOfWork.run(t.db, async (uow) => {
+        await uow.db.insertInto('items').values({ name }).execute()
+        await new Promise((r) => setTimeout(r, 30))
+        const seen = (await uow.db.selectFrom('items').select('name').execute()).map((r) => r.name)
+        if (fail) throw Object.assign(new Error('rolled back'), { seen })
+        return seen
+      })
+    const [a, b] = await Promise.allSettled([flow('from-a', true), flow('from-b', false)])
+    expect(a.status === 'rejected' && (a.reason as { seen: string[] }).seen).toEqual(['from-a'])
+    expect(b.status === 'fulfilled' && b.value).toEqual(['from-b'])
+    expect(await t.db.selectFrom('items').select('name').execute()).toEqual([{ name: 'from-b' }])
+  })
+})
