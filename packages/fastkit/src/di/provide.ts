@@ -3,9 +3,14 @@ import { instanceCachingFactory, instancePerContainerCachingFactory, type Depend
 import type { InjectionKey, Resolved } from './token.js'
 
 /** The keys a class lists in `static inject`, one per constructor parameter, in order. */
-export type Dependencies<C extends abstract new (...args: any) => any> = {
-  readonly [K in keyof ConstructorParameters<C>]: InjectionKey<ConstructorParameters<C>[K]>
-}
+export type Dependencies<C extends abstract new (...args: any) => any> = KeysOf<ConstructorParameters<C>>
+
+/**
+ * Maps a parameter tuple to a tuple of keys. It must map over a type *parameter*: only then does
+ * TypeScript map a tuple to a tuple (mapping `keyof ConstructorParameters<C>` directly also maps
+ * `length`, `push`… and no `inject` list could ever match).
+ */
+type KeysOf<P> = { readonly [K in keyof P]: InjectionKey<P[K]> }
 
 /**
  * A class fastkit can construct: it lists its constructor's dependencies in a static `inject` array,
@@ -20,9 +25,16 @@ export type Dependencies<C extends abstract new (...args: any) => any> = {
  * }
  * ```
  */
-export type Injectable<C extends abstract new (...args: any) => any = abstract new (...args: any) => any> = C & {
-  readonly inject?: Dependencies<C>
-}
+export type Injectable<C extends abstract new (...args: any) => any = abstract new (...args: any) => any> = C &
+  InjectList<C>
+
+/**
+ * `static inject` as {@link provide} requires it: mandatory once the constructor takes arguments, so a
+ * class that forgets it fails to compile instead of being built with `undefined`s.
+ */
+export type InjectList<C extends abstract new (...args: any) => any> = [] extends ConstructorParameters<C>
+  ? { readonly inject?: Dependencies<C> }
+  : { readonly inject: Dependencies<C> }
 
 /** When one instance is made: once per request container (default) or once per app. */
 export type Lifetime = 'request' | 'singleton'
@@ -43,7 +55,7 @@ const registered = new WeakMap<DependencyContainer, WeakSet<object>>()
  */
 export function provide<C extends new (...args: any) => any>(
   container: DependencyContainer,
-  ctor: C & { readonly inject?: Dependencies<C> },
+  ctor: C & InjectList<C>,
   options: { lifetime?: Lifetime } = {},
 ): void {
   let seen = registered.get(container)
@@ -59,10 +71,77 @@ export function provide<C extends new (...args: any) => any>(
   for (const dep of deps) {
     if (typeof dep === 'function' && 'inject' in dep) provide(container, dep as never, options)
   }
-  const build = (c: DependencyContainer) => new ctor(...deps.map((dep) => c.resolve(dep as never)))
+  const build = (c: DependencyContainer) => {
+    const instance = new ctor(...deps.map((dep, index) => resolveDependency(c, ctor, dep, index)))
+    if (isDisposable(instance)) trackDisposable(c, instance)
+    return instance
+  }
   container.register(ctor, {
-    useFactory: options.lifetime === 'singleton' ? instanceCachingFactory(build) : instancePerContainerCachingFactory(build),
+    // A singleton is built from the container it was registered in, never from the first request's
+    // child: otherwise it would capture that request's unit of work (or fail later, confusingly).
+    useFactory:
+      options.lifetime === 'singleton' ? instanceCachingFactory(() => build(container)) : instancePerContainerCachingFactory(build),
   })
+}
+
+function resolveDependency(c: DependencyContainer, ctor: Function, dep: InjectionKey<unknown>, index: number): unknown {
+  try {
+    return c.resolve(dep as never)
+  } catch (error) {
+    const name = typeof dep === 'function' ? dep.name : dep.toString()
+    throw new Error(
+      `Cannot build ${ctor.name}: its dependency #${index + 1} (${name}) is not registered in this container. ` +
+        `Register it with provide(app.container, …) or container.register(…); request-scoped keys such as ` +
+        `UnitOfWork exist only in request.container. Cause: ${(error as Error).message}`,
+      { cause: error },
+    )
+  }
+}
+
+interface Disposable {
+  dispose(): unknown
+}
+
+function isDisposable(value: unknown): value is Disposable {
+  return typeof (value as Partial<Disposable> | null)?.dispose === 'function'
+}
+
+/**
+ * tsyringe's `container.dispose()` only disposes instances it constructed itself, never those made by a
+ * factory, which is how {@link provide} builds everything. So fastkit keeps its own list per container.
+ */
+const disposables = new WeakMap<DependencyContainer, Disposable[]>()
+
+function trackDisposable(container: DependencyContainer, instance: Disposable): void {
+  let list = disposables.get(container)
+  if (!list) disposables.set(container, (list = []))
+  list.push(instance)
+}
+
+/**
+ * Disposes what {@link provide} built in `container` (newest first, so a service goes before the
+ * repository it uses), then the container itself. The request scope calls it when a request ends.
+ *
+ * @example
+ * ```ts
+ * const scope = app.container.createChildContainer()
+ * try { await scope.resolve(ImportJob).run() } finally { await disposeContainer(scope) }
+ * ```
+ */
+export async function disposeContainer(container: DependencyContainer): Promise<void> {
+  const list = disposables.get(container) ?? []
+  disposables.delete(container)
+  const errors: unknown[] = []
+  for (const instance of list.reverse()) {
+    try {
+      await instance.dispose()
+    } catch (error) {
+      errors.push(error)
+    }
+  }
+  await container.dispose()
+  if (errors.length === 1) throw errors[0]
+  if (errors.length > 1) throw new AggregateError(errors, 'Several disposables failed')
 }
 
 /** Typed `container.resolve` for a {@link Token} or class. */

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { DependencyContainer } from 'tsyringe'
 import type { Kysely } from 'kysely'
 import { UnitOfWork, type UnitOfWorkOptions } from '../uow/unit-of-work.js'
+import { disposeContainer } from './provide.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,7 +38,7 @@ export const requestScope = fp(
     app.decorateRequest('container', null as unknown as DependencyContainer)
     app.decorateRequest('uow', null as unknown as UnitOfWork)
 
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       const uow = new UnitOfWork(options.db, {
         ...request.routeOptions.config.uow,
         onCallbackError: (error) => request.log.error({ err: error }, 'after-commit callback failed'),
@@ -46,6 +47,13 @@ export const requestScope = fp(
       container.registerInstance(UnitOfWork, uow)
       request.uow = uow
       request.container = container
+      // Fastify's onRequestAbort only fires while the request body is still unread, so a client that
+      // hangs up during the handler of a POST would otherwise get its write committed. The response
+      // closing before it finished is the one signal that covers every method.
+      reply.raw.once('close', () => {
+        if (reply.raw.writableFinished) return
+        finish(request).catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
+      })
     })
 
     app.addHook('onSend', async (request, reply: FastifyReply, payload) => {
@@ -57,11 +65,11 @@ export const requestScope = fp(
       return payload
     })
 
-    const finish = async (request: ScopedRequest) => {
+    async function finish(request: ScopedRequest): Promise<void> {
       if (!request.uow || request[finished]) return
       request[finished] = true
       await request.uow.rollback()
-      await request.container.dispose()
+      await disposeContainer(request.container)
     }
     app.addHook('onResponse', finish)
     app.addHook('onRequestAbort', finish)

@@ -69,6 +69,7 @@ export class UnitOfWork<DB = any> {
   #state: UnitOfWorkState = 'open'
   #db: Kysely<DB> | undefined
   #trx: Promise<ControlledTransaction<DB>> | undefined
+  #committing: Promise<void> | undefined
   /** Callback lists, one per open savepoint level; index 0 is the unit itself. */
   readonly #callbacks: Callback[][] = [[]]
   #savepoints = 0
@@ -154,6 +155,11 @@ export class UnitOfWork<DB = any> {
   /** Commits (if a transaction began), then runs the after-commit callbacks. */
   async commit(): Promise<void> {
     this.#assertOpen()
+    this.#committing ??= this.#commit()
+    return this.#committing
+  }
+
+  async #commit(): Promise<void> {
     const trx = this.#trx
     if (trx) {
       try {
@@ -168,8 +174,15 @@ export class UnitOfWork<DB = any> {
     await this.#runCallbacks()
   }
 
-  /** Rolls back (if a transaction began) and drops the after-commit callbacks. Safe to call twice. */
+  /**
+   * Rolls back (if a transaction began) and drops the after-commit callbacks. Safe to call twice; while
+   * a commit is in flight it waits for that commit instead.
+   */
   async rollback(): Promise<void> {
+    // A COMMIT already on the wire decides the outcome (a client abort can arrive during it). Sending
+    // ROLLBACK behind it would run after the connection went back to the pool, on someone else's
+    // transaction (on PGlite, the next holder of the one session).
+    if (this.#committing) return this.#committing.catch(() => {})
     if (this.#state !== 'open') return
     this.#state = 'rolledBack'
     this.#callbacks.length = 0
