@@ -40,3 +40,28 @@ export {
   type HttpErrorOptions,
 } from './http/errors.js'
 export { formatValidationIssues, problemDetails, problemOf, ProblemSchema, sendProblem, toHttpError, type Problem } from './http/problem-details.js'
+
+// crud: repository, service, router, openapi
+export { BaseRepository, type IdOf, type Scope, type ScopeOptions } from './repository/base-repository.js'
+export {
+  FILTER_OPERATORS,
+  type FieldFilter,
+  type Filter,
+  type FilterOperator,
+  type ListQuery,
+  type Page,
+  type RowOf,
+  type SortKey,
+} from './repository/list-query.js'
+export { BaseService, type RepositoryInsert, type RepositoryRow, type RepositoryUpdate } from './service/base-service.js'
+export {
+  BaseRouter,
+  type BaseRouterOptions,
+  type CrudRouteName,
+  type RouteContext,
+  type RouteDefinition,
+  type RouteOptions,
+  type ServiceClass,
+} from './router/base-router.js'
+export { listQuerySchema, parseListQuery, type ListOptions } from './router/list-params.js'
+export { openapi, type OpenApiOptions } from './openapi/openapi-plugin.js'

@@ -11,6 +11,7 @@ import { testMigrations, type TestDB } from './schema.js'
  */
 export function useTestDatabase(kind: DatabaseKind) {
   const statements: string[] = []
+  const queries: { sql: string; parameters: readonly unknown[] }[] = []
   const state: { t?: TestDatabase<TestDB> } = {}
   beforeAll(async () => {
     state.t = await createTestDatabase<TestDB>(kind, {
@@ -18,6 +19,7 @@ export function useTestDatabase(kind: DatabaseKind) {
       database: {
         log: (event: LogEvent) => {
           statements.push(event.query.sql)
+          queries.push({ sql: event.query.sql, parameters: event.query.parameters })
         },
       },
     })
@@ -25,6 +27,7 @@ export function useTestDatabase(kind: DatabaseKind) {
   afterEach(async () => {
     await state.t!.db.deleteFrom('items').execute()
     statements.length = 0
+    queries.length = 0
   })
   afterAll(async () => {
     await state.t?.destroy()
@@ -37,5 +40,7 @@ export function useTestDatabase(kind: DatabaseKind) {
       return state.t!.url
     },
     statements,
+    /** Like `statements`, with parameters, e.g. to EXPLAIN exactly what ran. */
+    queries,
   }
 }

@@ -27,6 +27,7 @@ export const testMigrations: Record<string, Migration> = {
         .addColumn('owner', 'text')
         .addColumn('createdAt', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .execute()
+      await db.schema.createIndex('items_created_at_id').on('items').columns(['createdAt', 'id']).execute()
       await db.schema
         .createTable('notes')
         .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))

@@ -1,0 +1,269 @@
+import { sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type SqlBool, type Updateable } from 'kysely'
+import { UnitOfWork } from '../uow/unit-of-work.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+import type { Filter, ListQuery, Page, RowOf, SortKey } from './list-query.js'
+
+/**
+ * A row-visibility rule: a WHERE condition added to every read, update and delete of a repository
+ * call (e.g. "only chats the caller is a member of"). Services supply it; see `BaseService.scope`.
+ */
+export type Scope<DB, TB extends keyof DB> = (eb: ExpressionBuilder<DB, TB>) => Expression<SqlBool>
+
+/** Options every scoped repository call takes. */
+export interface ScopeOptions<DB, TB extends keyof DB> {
+  readonly scope?: Scope<DB, TB> | undefined
+}
+
+/** The id type of a row: the type of its `id` column. */
+export type IdOf<Row> = Row extends { id: infer I } ? I : never
+
+const DEFAULT_LIMIT = 50
+
+/**
+ * Typed data access for one table, through the request's {@link UnitOfWork}: every repository of one
+ * request shares its transaction. Row, insert and update types come from your Kysely `DB` interface.
+ *
+ * Subclasses name their table and add queries with the full Kysely builder on `this.db`.
+ *
+ * @example
+ * ```ts
+ * export class MessageRepository extends BaseRepository<DB, 'messages'> {
+ *   readonly table = 'messages'
+ *
+ *   countInChat(chatId: string) {
+ *     return this.db.selectFrom('messages').where('chatId', '=', chatId)
+ *       .select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+ *   }
+ * }
+ * ```
+ */
+export abstract class BaseRepository<DB, TB extends keyof DB & string> {
+  /** Repositories need only the request's unit of work (see `provide`). */
+  static readonly inject = [UnitOfWork] as const
+
+  /** The table this repository reads and writes. */
+  abstract readonly table: TB
+
+  constructor(protected readonly uow: UnitOfWork<DB>) {}
+
+  /** The unit's query builder: use it for custom queries in subclasses. */
+  protected get db(): Kysely<DB> {
+    return this.uow.db
+  }
+
+  // Dynamic table and column names defeat Kysely's static typing inside the generic methods; the
+  // public signatures stay fully typed from DB.
+  private get anyDb(): Kysely<any> {
+    return this.uow.db as Kysely<any>
+  }
+
+  private get tableName(): string {
+    return this.table
+  }
+
+  private col(field: string): string {
+    return `${this.table}.${field}`
+  }
+
+  /** The row with this id, or `undefined` (also when the scope hides it). */
+  async findById(id: IdOf<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<RowOf<DB, TB> | undefined> {
+    return this.findOne({ id } as unknown as Filter<RowOf<DB, TB>>, options)
+  }
+
+  /** The first row matching `where`, or `undefined`. */
+  async findOne(where: Filter<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<RowOf<DB, TB> | undefined> {
+    let query = this.anyDb.selectFrom(this.tableName).selectAll(this.tableName)
+    query = query.where((eb) => this.conditions(eb, where, options.scope))
+    return (await query.limit(1).executeTakeFirst()) as RowOf<DB, TB> | undefined
+  }
+
+  /**
+   * A keyset-paginated page: `sort` keys (then the id) order the rows; `cursor` continues after the
+   * previous page's last row, so rows inserted meanwhile never shift or repeat items, and a deep page
+   * costs what the first does (no OFFSET).
+   */
+  async findMany(query: ListQuery<RowOf<DB, TB>> = {}, options: ScopeOptions<DB, TB> = {}): Promise<Page<RowOf<DB, TB>>> {
+    const limit = query.limit ?? DEFAULT_LIMIT
+    const keys = this.sortKeys(query.sort)
+    const sortId = keys.map((k) => `${k.desc ? '-' : ''}${k.field}`).join(',')
+    const cursor = query.cursor ? decodeCursor(query.cursor, sortId, keys.length) : undefined
+
+    let select = this.anyDb
+      .selectFrom(this.tableName)
+      .selectAll(this.tableName)
+      .select(keys.map((k, i) => sql<string | null>`${sql.ref(this.col(k.field))}::text`.as(`fkcursor${i}`)))
+      .where((eb) => {
+        const parts = [this.conditions(eb, query.where ?? {}, options.scope)]
+        if (cursor) parts.push(this.after(eb, keys, cursor.values, new Set(['id', ...(query.notNull ?? [])])))
+        return eb.and(parts)
+      })
+    for (const k of keys) select = select.orderBy(this.col(k.field), k.desc ? 'desc' : 'asc')
+    const rows = (await select.limit(limit + 1).execute()) as Record<string, unknown>[]
+
+    const hasMore = rows.length > limit
+    const page = hasMore ? rows.slice(0, limit) : rows
+    const last = page[page.length - 1]
+    const nextCursor =
+      hasMore && last ? encodeCursor({ sort: sortId, values: keys.map((_, i) => last[`fkcursor${i}`] as string | null) }) : null
+    for (const row of page) for (let i = 0; i < keys.length; i++) delete row[`fkcursor${i}`]
+    const total = query.count ? await this.count(query.where, options) : undefined
+    return { items: page as RowOf<DB, TB>[], nextCursor, ...(total === undefined ? {} : { total }) }
+  }
+
+  /** How many rows match `where` (and the scope). */
+  async count(where: Filter<RowOf<DB, TB>> = {}, options: ScopeOptions<DB, TB> = {}): Promise<number> {
+    const row = await this.anyDb
+      .selectFrom(this.tableName)
+      .select(sql<number>`count(*)::int`.as('count'))
+      .where((eb) => this.conditions(eb, where, options.scope))
+      .executeTakeFirstOrThrow()
+    return row.count as number
+  }
+
+  /** Whether any row matches `where` (and the scope). */
+  async exists(where: Filter<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<boolean> {
+    const row = await this.anyDb
+      .selectNoFrom((eb) =>
+        eb
+          .exists(eb.selectFrom(this.tableName).select(sql`1`.as('one')).where((inner) => this.conditions(inner, where, options.scope)))
+          .as('found'),
+      )
+      .executeTakeFirstOrThrow()
+    return Boolean(row.found)
+  }
+
+  /** Inserts one row and returns it as stored (defaults filled in). */
+  async create(values: Insertable<DB[TB]>): Promise<RowOf<DB, TB>> {
+    return (await this.anyDb.insertInto(this.tableName).values(values).returningAll().executeTakeFirstOrThrow()) as RowOf<DB, TB>
+  }
+
+  /** Inserts several rows in one statement and returns them in input order. */
+  async createMany(values: readonly Insertable<DB[TB]>[]): Promise<RowOf<DB, TB>[]> {
+    if (values.length === 0) return []
+    return (await this.anyDb.insertInto(this.tableName).values([...values]).returningAll().execute()) as RowOf<DB, TB>[]
+  }
+
+  /** Changes the given fields of one row; `undefined` when no (visible) row has this id. */
+  async update(
+    id: IdOf<RowOf<DB, TB>>,
+    patch: Updateable<DB[TB]>,
+    options: ScopeOptions<DB, TB> = {},
+  ): Promise<RowOf<DB, TB> | undefined> {
+    const changes = Object.fromEntries(Object.entries(patch as object).filter(([, v]) => v !== undefined))
+    if (Object.keys(changes).length === 0) return this.findById(id, options)
+    return (await this.anyDb
+      .updateTable(this.tableName)
+      .set(changes as never)
+      .where((eb) => this.conditions(eb, { id } as never, options.scope))
+      .returningAll()
+      .executeTakeFirst()) as RowOf<DB, TB> | undefined
+  }
+
+  /** Deletes one row; `false` when no (visible) row has this id. */
+  async delete(id: IdOf<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<boolean> {
+    const result = await this.anyDb
+      .deleteFrom(this.tableName)
+      .where((eb) => this.conditions(eb, { id } as never, options.scope))
+      .executeTakeFirst()
+    return result.numDeletedRows > 0n
+  }
+
+  private sortKeys(sort: readonly SortKey<RowOf<DB, TB>>[] | undefined): { field: string; desc: boolean }[] {
+    const keys = (sort ?? []).map((key) => (key.startsWith('-') ? { field: key.slice(1), desc: true } : { field: key, desc: false }))
+    if (!keys.some((k) => k.field === 'id')) keys.push({ field: 'id', desc: keys[keys.length - 1]?.desc ?? false })
+    return keys
+  }
+
+  /**
+   * Rows strictly after the cursor in the sort order: (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …
+   * NULLs sort as the largest values (PostgreSQL's default for ASC and DESC alike).
+   */
+  private after(
+    eb: ExpressionBuilder<any, any>,
+    keys: { field: string; desc: boolean }[],
+    values: readonly (string | null)[],
+    notNull: ReadonlySet<string>,
+  ): Expression<SqlBool> {
+    const sameDirection = keys.every((k) => k.desc === keys[0]!.desc)
+    if (sameDirection && keys.every((k, i) => notNull.has(k.field) && values[i] !== null)) {
+      const refs = sql.join(keys.map((k) => sql.ref(this.col(k.field))))
+      const vals = sql.join(values.map((v) => sql.val(v)))
+      return keys[0]!.desc ? sql<SqlBool>`(${refs}) < (${vals})` : sql<SqlBool>`(${refs}) > (${vals})`
+    }
+    const ors: Expression<SqlBool>[] = []
+    for (let i = 0; i < keys.length; i++) {
+      const ands: Expression<SqlBool>[] = []
+      for (let j = 0; j < i; j++) {
+        const v = values[j] ?? null
+        ands.push(v === null ? eb(this.col(keys[j]!.field), 'is', null) : eb(this.col(keys[j]!.field), '=', v))
+      }
+      const { field, desc } = keys[i]!
+      const v = values[i] ?? null
+      const ref = this.col(field)
+      if (!desc) {
+        if (v === null) continue // nothing sorts after NULL ascending
+        ands.push(eb.or([eb(ref, '>', v), eb(ref, 'is', null)]))
+      } else {
+        ands.push(v === null ? eb(ref, 'is not', null) : eb(ref, '<', v))
+      }
+      ors.push(eb.and(ands))
+    }
+    return ors.length ? eb.or(ors) : sql<SqlBool>`false`
+  }
+
+  private conditions(eb: ExpressionBuilder<any, any>, where: Filter<any>, scope: Scope<DB, TB> | undefined): Expression<SqlBool> {
+    const parts: Expression<SqlBool>[] = []
+    for (const [field, condition] of Object.entries(where)) {
+      if (condition === undefined) continue
+      const ref = this.col(field)
+      const ops = isOperatorObject(condition) ? condition : { eq: condition }
+      for (const [op, value] of Object.entries(ops)) {
+        if (value === undefined) continue
+        switch (op) {
+          case 'eq':
+            parts.push(eb(ref, '=', value))
+            break
+          case 'ne':
+            parts.push(eb(ref, '<>', value))
+            break
+          case 'lt':
+            parts.push(eb(ref, '<', value))
+            break
+          case 'lte':
+            parts.push(eb(ref, '<=', value))
+            break
+          case 'gt':
+            parts.push(eb(ref, '>', value))
+            break
+          case 'gte':
+            parts.push(eb(ref, '>=', value))
+            break
+          case 'in':
+            parts.push((value as unknown[]).length ? eb(ref, 'in', value as unknown[]) : sql<SqlBool>`false`)
+            break
+          case 'contains':
+            parts.push(eb(ref, 'ilike', `%${escapeLike(String(value))}%`))
+            break
+          case 'ilike':
+            parts.push(eb(ref, 'ilike', String(value)))
+            break
+          case 'isNull':
+            parts.push(eb(ref, value ? 'is' : 'is not', null))
+            break
+          default:
+            throw new TypeError(`Unknown filter operator "${op}" on ${field}`)
+        }
+      }
+    }
+    if (scope) parts.push(scope(eb as ExpressionBuilder<DB, TB>))
+    return eb.and(parts)
+  }
+}
+
+function isOperatorObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !(value instanceof Date) && !Array.isArray(value)
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`)
+}

@@ -1,0 +1,61 @@
+import type { Selectable } from 'kysely'
+
+/** Comparison operators a list filter may use. */
+export const FILTER_OPERATORS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'contains', 'ilike', 'isNull'] as const
+export type FilterOperator = (typeof FILTER_OPERATORS)[number]
+
+/** Conditions on one field: a value means `eq`; an object combines operators with AND. */
+export type FieldFilter<V> =
+  | V
+  | {
+      readonly eq?: V
+      readonly ne?: V
+      readonly lt?: V
+      readonly lte?: V
+      readonly gt?: V
+      readonly gte?: V
+      readonly in?: readonly V[]
+      /** Case-insensitive substring match (`ILIKE %value%`, wildcards escaped). */
+      readonly contains?: string
+      /** Case-insensitive `ILIKE` pattern, as given. */
+      readonly ilike?: string
+      readonly isNull?: boolean
+    }
+
+/** A filter over a row type: only the row's own fields, each with its own value type. */
+export type Filter<Row> = { readonly [K in keyof Row]?: FieldFilter<NonNullable<Row[K]>> }
+
+/** A sort key: `field` (ascending) or `-field` (descending). The id always breaks ties. */
+export type SortKey<Row> = Extract<keyof Row, string> | `-${Extract<keyof Row, string>}`
+
+/** One page of a list: keyset-paginated, with an opaque cursor for the next page. */
+export interface Page<T> {
+  readonly items: T[]
+  /** Pass as `cursor` to get the next page; `null` on the last page. */
+  readonly nextCursor: string | null
+  /** Only when asked for (`count: true`): the number of rows matching the filter, ignoring paging. */
+  readonly total?: number
+}
+
+/** What `findMany` takes. */
+export interface ListQuery<Row> {
+  readonly where?: Filter<Row>
+  /** Sort keys; default: by id ascending. */
+  readonly sort?: readonly SortKey<Row>[]
+  /** Page size; default 50. */
+  readonly limit?: number
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string | null
+  /** Also count all matching rows. */
+  readonly count?: boolean
+  /**
+   * Sort fields known never to hold NULL (the id always counts as one). When every sort key is one
+   * and all share a direction, the cursor condition becomes a row comparison, `(a, id) < ($1, $2)`,
+   * which a btree index on the same columns serves directly. `BaseRouter` fills this in from the
+   * read schema; without it the condition is an OR chain that is also correct for NULLs.
+   */
+  readonly notNull?: readonly string[]
+}
+
+/** The row type of a table of a Kysely `DB` interface. */
+export type RowOf<DB, TB extends keyof DB> = Selectable<DB[TB]>
