@@ -65,3 +65,41 @@ export {
 } from './router/base-router.js'
 export { listQuerySchema, parseListQuery, type ListOptions } from './router/list-params.js'
 export { openapi, type OpenApiOptions } from './openapi/openapi-plugin.js'
+
+// auth: JWT access tokens, password hashing, refresh-token rotation, login throttling
+export { fastkitAuth, type AuthOptions, type JwtAlgorithm } from './auth/auth-plugin.js'
+export { CurrentUser, type AuthUser } from './auth/current-user.js'
+export {
+  AccessTokens,
+  authUserOf,
+  JwtAccessTokens,
+  type AccessTokenClaims,
+  type AccessTokenPayload,
+  type AccessTokenResponse,
+} from './auth/access-tokens.js'
+export { assertPasswordAcceptable, MAX_PASSWORD_LENGTH, PasswordHasher } from './auth/password-hasher.js'
+export {
+  Argon2PasswordHasher,
+  type Argon2Binding,
+  type Argon2Parameters,
+  type Argon2PasswordHasherOptions,
+} from './auth/argon2-password-hasher.js'
+export { RefreshTokenStore, type NewRefreshToken, type StoredRefreshToken } from './auth/refresh-token-store.js'
+export { KyselyRefreshTokenStore } from './auth/kysely-refresh-token-store.js'
+export {
+  createRefreshTokensTable,
+  dropRefreshTokensTable,
+  REFRESH_TOKENS_TABLE,
+  refreshTokensMigration,
+  type RefreshTokensTable,
+  type RefreshTokensTableOptions,
+} from './auth/refresh-tokens-migration.js'
+export {
+  DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
+  hashRefreshToken,
+  RefreshTokenConfig,
+  RefreshTokens,
+  type IssuedRefreshToken,
+} from './auth/refresh-tokens.js'
+export { LoginThrottle, type LoginAttempt, type LoginThrottleOptions, type ThrottleRule } from './auth/login-throttle.js'
+export { MemoryThrottleStore, type MemoryThrottleStoreOptions, type ThrottleStore } from './auth/throttle-store.js'

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto'
+import type { JWT } from '@fastify/jwt'
+import { token } from '../di/token.js'
+import { UnauthorizedError } from '../http/errors.js'
+import type { AuthUser } from './current-user.js'
+
+/** The claims fastkit signs into an access token (`iss`, `aud`, `iat`, `exp` are added by the signer). */
+export interface AccessTokenPayload {
+  /** The user's id. */
+  readonly sub: string
+  readonly username: string
+  /** A unique id per token. */
+  readonly jti: string
+}
+
+/** The claims of a verified access token. */
+export interface AccessTokenClaims extends AccessTokenPayload {
+  readonly iss: string
+  readonly aud: string | string[]
+  /** Issued at, seconds since epoch. */
+  readonly iat: number
+  /** Expires at, seconds since epoch. */
+  readonly exp: number
+}
+
+/** An OAuth2 token response (RFC 6749 §5.1) for an access token. */
+export interface AccessTokenResponse {
+  readonly access_token: string
+  readonly token_type: 'bearer'
+  /** Lifetime of `access_token` in seconds. */
+  readonly expires_in: number
+}
+
+/**
+ * Issues and verifies access tokens (short-lived JWTs). The auth plugin registers one in the DI
+ * container and exposes the same functions as `app.issueAccessToken` / `app.verifyAccessToken`.
+ *
+ * @example
+ * ```ts
+ * class AuthService {
+ *   static readonly inject = [AccessTokens] as const
+ *   constructor(private readonly accessTokens: AccessTokens) {}
+ *   tokensFor(user: AuthUser) { return this.accessTokens.issue(user) } // { access_token, token_type, expires_in }
+ * }
+ * ```
+ */
+export interface AccessTokens {
+  /** Lifetime of issued tokens, in seconds. */
+  readonly ttlSeconds: number
+  /** Signs a token for `user` (claims `sub` = `user.id`, `username`). */
+  issue(user: AuthUser): AccessTokenResponse
+  /** Verifies `token` (signature, pinned algorithm, `iss`, `aud`, `exp`); throws `UnauthorizedError` (401) otherwise. */
+  verify(token: string): Promise<AuthUser>
+  /** Like {@link verify}, returning every verified claim. */
+  verifyClaims(token: string): Promise<AccessTokenClaims>
+}
+
+/**
+ * The app's {@link AccessTokens} in the DI container.
+ *
+ * @example
+ * ```ts
+ * const user = await resolve(app.container, AccessTokens).verify(tokenFromQuery)
+ * ```
+ */
+export const AccessTokens = token<AccessTokens>('fastkit.AccessTokens')
+
+/**
+ * {@link AccessTokens} over an `@fastify/jwt` instance configured by the auth plugin (which pins the
+ * algorithm and sets `iss`, `aud`, `exp` on signing and checks them on verifying).
+ */
+export class JwtAccessTokens implements AccessTokens {
+  readonly #jwt: JWT
+
+  constructor(
+    jwt: JWT,
+    readonly ttlSeconds: number,
+  ) {
+    this.#jwt = jwt
+  }
+
+  issue(user: AuthUser): AccessTokenResponse {
+    const payload: AccessTokenPayload = { sub: user.id, username: user.username, jti: randomUUID() }
+    return { access_token: this.#jwt.sign(payload), token_type: 'bearer', expires_in: this.ttlSeconds }
+  }
+
+  async verify(token: string): Promise<AuthUser> {
+    return authUserOf(await this.verifyClaims(token))
+  }
+
+  async verifyClaims(token: string): Promise<AccessTokenClaims> {
+    let claims: Partial<AccessTokenClaims>
+    try {
+      if (typeof token !== 'string' || token.length === 0) throw new TypeError('no token')
+      claims = this.#jwt.verify<Partial<AccessTokenClaims>>(token)
+    } catch (error) {
+      const expired = (error as { code?: unknown }).code === 'FAST_JWT_EXPIRED'
+      throw new UnauthorizedError(expired ? 'Access token expired' : 'Invalid access token', { cause: error })
+    }
+    if (typeof claims !== 'object' || claims === null || typeof claims.sub !== 'string' || claims.sub === '' || typeof claims.username !== 'string') {
+      throw new UnauthorizedError('Invalid access token')
+    }
+    return claims as AccessTokenClaims
+  }
+}
+
+/** The {@link AuthUser} a verified token speaks for. */
+export function authUserOf(claims: Pick<AccessTokenClaims, 'sub' | 'username'>): AuthUser {
+  return { id: claims.sub, username: claims.username }
+}

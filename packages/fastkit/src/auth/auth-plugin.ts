@@ -1,0 +1,168 @@
+import fp from 'fastify-plugin'
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify'
+import { provide } from '../di/provide.js'
+import { UnauthorizedError } from '../http/errors.js'
+import { AccessTokens, authUserOf, JwtAccessTokens, type AccessTokenClaims, type AccessTokenPayload, type AccessTokenResponse } from './access-tokens.js'
+import { Argon2PasswordHasher } from './argon2-password-hasher.js'
+import { CurrentUser, type AuthUser } from './current-user.js'
+import { KyselyRefreshTokenStore } from './kysely-refresh-token-store.js'
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js'
+import { PasswordHasher } from './password-hasher.js'
+import { RefreshTokenStore } from './refresh-token-store.js'
+import { DEFAULT_REFRESH_TOKEN_TTL_SECONDS, RefreshTokenConfig, RefreshTokens } from './refresh-tokens.js'
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessTokenPayload
+    user: AuthUser
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * A `preHandler` that requires `Authorization: Bearer <access token>`. On success it sets
+     * `request.user` and `request.accessTokenClaims` and registers the user in `request.container`
+     * as {@link CurrentUser}; on any failure it throws `UnauthorizedError` (401 problem+json with
+     * `WWW-Authenticate: Bearer`). `BaseRouter` adds it to routes declared with `auth: true`.
+     * Outside a route (a WebSocket upgrade, say) use {@link FastifyInstance.verifyAccessToken}.
+     */
+    authenticate: preHandlerHookHandler
+    /** Signs an access token for `user`: `{ access_token, token_type: 'bearer', expires_in }`. */
+    issueAccessToken: (user: AuthUser) => AccessTokenResponse
+    /** Verifies an access token (e.g. a WebSocket's `?token=`); throws `UnauthorizedError` if it is not valid. */
+    verifyAccessToken: (token: string) => Promise<AuthUser>
+  }
+  interface FastifyRequest {
+    /** The verified claims of the request's access token; `null` on routes without authentication. */
+    accessTokenClaims: AccessTokenClaims | null
+  }
+}
+
+/** The HMAC algorithms the auth plugin signs with. Exactly one is accepted on verification. */
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512'
+
+const MIN_SECRET_BYTES: Record<JwtAlgorithm, number> = { HS256: 32, HS384: 48, HS512: 64 }
+
+export interface AuthOptions {
+  /**
+   * The HMAC key. At least as many bytes as the hash output (32 for HS256, RFC 7518 §3.2); a shorter
+   * one is refused at start-up.
+   */
+  readonly secret: string | Buffer
+  /** The `iss` claim signed into and required of every access token, e.g. `chat-example`. */
+  readonly issuer: string
+  /** The `aud` claim signed into and required of every access token, e.g. `chat-example-api`. */
+  readonly audience: string
+  /** Access-token lifetime. Default 900 (15 minutes). */
+  readonly accessTokenTtlSeconds?: number
+  /** Default `HS256`. Verification accepts this algorithm only (never `none`, never another family). */
+  readonly algorithm?: JwtAlgorithm
+  /** Allowed clock skew when checking `exp`/`nbf`. Default 0. */
+  readonly clockToleranceSeconds?: number
+  /** Registered as {@link PasswordHasher}. Default: `new Argon2PasswordHasher()` (OWASP cost). */
+  readonly passwordHasher?: PasswordHasher
+  /** Refresh-token settings, registered as {@link RefreshTokenConfig} and {@link RefreshTokenStore}. */
+  readonly refreshTokens?: {
+    /** Lifetime of a login's refresh tokens (absolute, from the login). Default 30 days. */
+    readonly ttlSeconds?: number
+    /** Default: {@link KyselyRefreshTokenStore} (needs the `refresh_tokens` table, see {@link refreshTokensMigration}). */
+    readonly store?: RefreshTokenStore
+    /** The clock. Default `() => new Date()`. */
+    readonly now?: () => Date
+  }
+  /** Registered as {@link LoginThrottle}: an instance, or options for a new one. Default: its defaults. */
+  readonly loginThrottle?: LoginThrottle | LoginThrottleOptions
+}
+
+/**
+ * Authentication for a fastkit app, on `@fastify/jwt`. Register it after {@link fastkit}.
+ *
+ * Access tokens are short-lived HMAC JWTs with `sub`, `username`, `jti`, `iss`, `aud`, `iat`, `exp`;
+ * verification pins the algorithm and requires the issuer, the audience and an unexpired `exp`.
+ *
+ * It decorates the app with `authenticate` (a preHandler), `issueAccessToken` and
+ * `verifyAccessToken`, and registers in `app.container`:
+ * - {@link AccessTokens}, {@link PasswordHasher}, {@link LoginThrottle} (singletons);
+ * - {@link RefreshTokens} (per request) with {@link RefreshTokenStore} and {@link RefreshTokenConfig};
+ * - {@link CurrentUser}, which `authenticate` sets per request (resolving it elsewhere is a 401).
+ *
+ * @example
+ * ```ts
+ * await app.register(fastkit, { db })
+ * await app.register(fastkitAuth, { secret: process.env.JWT_SECRET!, issuer: 'chat', audience: 'chat-api' })
+ * app.get('/me', { preHandler: app.authenticate }, async (request) => request.user) // { id, username }
+ * app.post('/token', async () => app.issueAccessToken({ id: user.id, username: user.username }))
+ * ```
+ */
+export const fastkitAuth = fp(
+  async function fastkitAuth(app: FastifyInstance, options: AuthOptions) {
+    const algorithm = options.algorithm ?? 'HS256'
+    if (!(algorithm in MIN_SECRET_BYTES)) throw new Error(`fastkitAuth: unsupported algorithm ${String(algorithm)} (use HS256, HS384 or HS512)`)
+    const secretBytes = typeof options.secret === 'string' ? Buffer.byteLength(options.secret) : (options.secret?.length ?? 0)
+    if (secretBytes < MIN_SECRET_BYTES[algorithm]) {
+      throw new Error(`fastkitAuth: the JWT secret must be at least ${MIN_SECRET_BYTES[algorithm]} bytes for ${algorithm}`)
+    }
+    if (!options.issuer || !options.audience) throw new Error('fastkitAuth: `issuer` and `audience` are required')
+    const ttlSeconds = options.accessTokenTtlSeconds ?? 900
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new Error('fastkitAuth: accessTokenTtlSeconds must be a positive integer')
+
+    await app.register(fastifyJwt, {
+      secret: options.secret,
+      sign: { algorithm, iss: options.issuer, aud: options.audience, expiresIn: ttlSeconds },
+      verify: {
+        algorithms: [algorithm],
+        allowedIss: options.issuer,
+        allowedAud: options.audience,
+        requiredClaims: ['sub', 'iss', 'aud', 'iat', 'exp'],
+        clockTolerance: (options.clockToleranceSeconds ?? 0) * 1000,
+      },
+      formatUser: (payload) => authUserOf(payload),
+    })
+
+    const accessTokens = new JwtAccessTokens(app.jwt, ttlSeconds)
+    const container = app.container
+    container.register(AccessTokens, { useValue: accessTokens })
+    container.register(PasswordHasher, { useValue: options.passwordHasher ?? new Argon2PasswordHasher() })
+    const throttle = options.loginThrottle
+    container.register(LoginThrottle, { useValue: throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle) })
+    container.register(RefreshTokenStore, { useValue: options.refreshTokens?.store ?? new KyselyRefreshTokenStore() })
+    container.register(RefreshTokenConfig, {
+      useValue: {
+        ttlSeconds: options.refreshTokens?.ttlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
+        now: options.refreshTokens?.now ?? (() => new Date()),
+      },
+    })
+    provide(container, RefreshTokens)
+    // Overridden per request by `authenticate`; reaching this factory means the route never authenticated.
+    container.register(CurrentUser, {
+      useFactory: () => {
+        throw new UnauthorizedError()
+      },
+    })
+
+    app.decorateRequest('accessTokenClaims', null)
+    app.decorate('issueAccessToken', (user: AuthUser) => accessTokens.issue(user))
+    app.decorate('verifyAccessToken', (token: string) => accessTokens.verify(token))
+    app.decorate('authenticate', async function authenticate(request: FastifyRequest) {
+      const claims = await accessTokens.verifyClaims(bearerToken(request))
+      const user = authUserOf(claims)
+      request.user = user
+      request.accessTokenClaims = claims
+      request.container.register(CurrentUser, { useValue: user })
+    })
+  },
+  { name: 'fastkit.auth', fastify: '5.x', dependencies: ['fastkit'] },
+)
+
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i
+
+/** The token of an `Authorization: Bearer <token>` header, or a 401. */
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization
+  if (!header) throw new UnauthorizedError('Missing bearer token')
+  const match = BEARER.exec(header)
+  if (!match) throw new UnauthorizedError('Malformed Authorization header: expected "Bearer <token>"')
+  return match[1]!
+}
