@@ -14,6 +14,8 @@ export interface ChatConfig {
   /** Where the JWT secret came from, for the start-up log. */
   readonly jwtSecretSource: 'env' | 'generated' | 'file'
   readonly production: boolean
+  /** Browser origins allowed to open `/ws` (`ALLOWED_ORIGINS`, comma-separated). */
+  readonly allowedOrigins: readonly string[]
 }
 
 /** The shortest JWT secret accepted in production (HS256 wants at least 256 bits). */
@@ -59,5 +61,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
     jwtSecret,
     jwtSecretSource,
     production,
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
   }
 }

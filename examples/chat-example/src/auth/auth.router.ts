@@ -1,0 +1,76 @@
+import { BaseRouter } from 'fastkit'
+import { z } from 'zod'
+import { UserRead } from '../users/user.schemas.js'
+import { AuthService } from './auth.service.js'
+import { Claims, LoginBody, LogoutBody, RefreshBody, RegisterBody, TokenResponse } from './auth.schemas.js'
+
+/**
+ * `/auth`: register, login (JSON or the OAuth2 password flow's form, which Swagger UI's Authorize
+ * button uses), refresh, logout, me, protected. All routes are custom, so the generated ones are off.
+ */
+export class AuthRouter extends BaseRouter<AuthService, typeof RegisterBody, typeof UserRead> {
+  constructor() {
+    super(AuthService, '/auth', RegisterBody, UserRead, {
+      routes: { create: false, list: false, get: false, update: false, replace: false, delete: false },
+    })
+  }
+
+  protected override routes(): void {
+    this.route({
+      method: 'POST',
+      url: '/register',
+      status: 201,
+      summary: 'Create an account',
+      body: RegisterBody,
+      response: UserRead,
+      handler: ({ service, body }) => service.register(body),
+    })
+    this.route({
+      method: 'POST',
+      url: '/login',
+      summary: 'Log in with username and password (OAuth2 password flow)',
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      body: LoginBody,
+      response: TokenResponse,
+      responses: { 429: z.unknown().describe('Too many failed attempts; see Retry-After') },
+      handler: ({ service, body, request }) => service.login(body, request.ip),
+    })
+    this.route({
+      method: 'POST',
+      url: '/refresh',
+      summary: 'Exchange a refresh token for new tokens',
+      body: RefreshBody,
+      response: TokenResponse,
+      handler: ({ service, body }) => service.refresh(body.refresh_token),
+    })
+    this.route({
+      method: 'POST',
+      url: '/logout',
+      auth: true,
+      status: 204,
+      summary: "End this login's session (or every session, without a refresh token)",
+      body: LogoutBody,
+      response: z.null(),
+      handler: async ({ service, body, request }) => {
+        await service.logout(request.user, body.refresh_token)
+        return null
+      },
+    })
+    this.route({
+      method: 'GET',
+      url: '/me',
+      auth: true,
+      summary: 'The signed-in user',
+      response: UserRead,
+      handler: ({ service, request }) => service.get(request.user.id),
+    })
+    this.route({
+      method: 'POST',
+      url: '/protected',
+      auth: true,
+      summary: "The verified claims of the caller's access token",
+      response: Claims,
+      handler: ({ request }) => request.accessTokenClaims!,
+    })
+  }
+}

@@ -1,0 +1,52 @@
+import { BaseRouter } from 'fastkit'
+import { z } from 'zod'
+import { ChatCreate, ChatIdParams, ChatRead, ChatUpdate, MemberAdd, MemberParams, MemberRead, PageQuery } from './chat.schemas.js'
+import { ChatService } from './chat.service.js'
+
+const MemberPage = z.object({ items: z.array(MemberRead), nextCursor: z.string().nullable() })
+
+/** `/chats`: the generated CRUD (minus PUT) plus the members sub-resource. */
+export class ChatRouter extends BaseRouter<ChatService, typeof ChatCreate, typeof ChatRead, typeof ChatUpdate> {
+  constructor() {
+    super(ChatService, '/chats', ChatCreate, ChatRead, {
+      auth: true,
+      update: ChatUpdate,
+      list: { sort: ['createdAt', 'updatedAt', 'name'], defaultSort: ['-updatedAt'] },
+      routes: { replace: false },
+    })
+  }
+
+  protected override routes(): void {
+    this.route({
+      method: 'GET',
+      url: '/:id/members',
+      summary: 'List the members of a chat',
+      params: ChatIdParams,
+      query: PageQuery,
+      response: MemberPage,
+      handler: ({ service, params, query }) => service.listMembers(params.id, query.limit, query.cursor),
+    })
+    this.route({
+      method: 'POST',
+      url: '/:id/members',
+      status: 201,
+      summary: 'Add a member (owner only)',
+      params: ChatIdParams,
+      body: MemberAdd,
+      response: MemberRead,
+      handler: ({ service, params, body }) => service.addMember(params.id, body.userId),
+    })
+    this.route({
+      method: 'DELETE',
+      url: '/:id/members/:userId',
+      status: 204,
+      summary: 'Remove a member (the owner removes others, a member leaves)',
+      params: MemberParams,
+      response: z.null(),
+      handler: async ({ service, params }) => {
+        await service.removeMember(params.id, params.userId)
+        return null
+      },
+    })
+  }
+}

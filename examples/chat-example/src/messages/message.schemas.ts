@@ -1,0 +1,31 @@
+import { z } from 'zod'
+
+/** 1–4000 characters after trimming. */
+export const MessageText = z.string().trim().min(1, 'must not be empty').max(4000, 'must be at most 4000 characters')
+
+/** The sender is always the caller: a client-sent `senderId` is dropped by this schema. */
+export const MessageCreate = z.object({ chatId: z.uuid(), text: MessageText })
+export const MessageUpdate = z.object({ text: MessageText })
+
+export const MessageRead = z
+  .object({
+    id: z.uuid(),
+    chatId: z.uuid(),
+    senderId: z.uuid(),
+    text: z.string(),
+    createdAt: z.date(),
+    updatedAt: z.date(),
+    editedAt: z.date().nullable(),
+  })
+  .meta({ id: 'Message' })
+
+export const MessageListQuery = z.object({
+  chatId: z.uuid().describe('The chat whose messages to list (required)'),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(4096).optional().describe('The nextCursor of the previous page'),
+  after: z.uuid().optional().describe('Catch-up: only messages after this one, oldest first'),
+})
+
+export type MessageCreate = z.output<typeof MessageCreate>
+export type MessageUpdate = z.output<typeof MessageUpdate>
+export type MessageRead = z.output<typeof MessageRead>

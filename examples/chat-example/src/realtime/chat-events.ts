@@ -1,0 +1,20 @@
+import { EventPublisher } from 'fastkit'
+import type { ChatRead, MemberRead } from '../chats/chat.schemas.js'
+import type { MessageRead } from '../messages/message.schemas.js'
+
+/**
+ * Every real-time event of the chat, by type, with the type of its `data` (chat-api.md, "Real time").
+ * Events go to the user topics of a chat's members, computed inside the writing transaction.
+ */
+export type ChatEvents = {
+  'message.created': MessageRead
+  'message.updated': MessageRead
+  'message.deleted': { id: string; chatId: string }
+  'chat.updated': ChatRead
+  'chat.deleted': { id: string }
+  'chat.member_added': MemberRead & { chatId: string }
+  'chat.member_removed': { chatId: string; userId: string }
+}
+
+/** The typed publisher services list in `static inject`; events leave only after commit. */
+export class ChatEventPublisher extends EventPublisher<ChatEvents> {}

@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify'
+import { defaultTransport, eventBus, websocketGateway, type EventTransport } from 'fastkit'
+import type { ChatConfig } from '../config.js'
+
+/**
+ * Live delivery: the event bus (memory on PGlite; PostgreSQL LISTEN/NOTIFY on a server; Redis when
+ * `REDIS_URL` is set, so several processes deliver each other's events) and the `/ws` gateway.
+ * Each connection receives its user's topic: services address events to the members of a chat,
+ * read inside the writing transaction, so joining or leaving takes effect with the next event.
+ */
+export async function realtime(app: FastifyInstance, config: ChatConfig, transport?: EventTransport): Promise<void> {
+  await app.register(eventBus, {
+    transport: transport ?? defaultTransport({ databaseUrl: config.databaseUrl, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) }),
+  })
+  await app.register(websocketGateway, {
+    path: '/ws',
+    authenticate: (token) => app.verifyAccessToken(token),
+    allowedOrigins: config.allowedOrigins,
+  })
+}

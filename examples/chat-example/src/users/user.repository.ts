@@ -1,0 +1,36 @@
+import { sql } from 'kysely'
+import { BaseRepository, type Page } from 'fastkit'
+import type { DB, User } from '../db/schema.js'
+
+export class UserRepository extends BaseRepository<DB, 'users'> {
+  readonly table = 'users'
+
+  /** The user with this username, compared case-insensitively (as the unique index does). */
+  findByUsername(username: string): Promise<User | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where(sql<string>`lower(username)`, '=', username.toLowerCase())
+      .executeTakeFirst()
+  }
+
+  /** A page of users whose name starts with `prefix` (case-insensitive), by username. */
+  search(prefix: string, limit: number, cursor?: string): Promise<Page<User>> {
+    const pattern = `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    return this.findMany({
+      where: prefix ? { username: { ilike: pattern } } : {},
+      sort: ['username'],
+      limit,
+      cursor: cursor ?? null,
+      notNull: ['username'],
+    })
+  }
+
+  /** The ids among `ids` that belong to no user. */
+  async missing(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return []
+    const found = await this.db.selectFrom('users').select('id').where('id', 'in', [...ids]).execute()
+    const known = new Set(found.map((u) => u.id))
+    return ids.filter((id) => !known.has(id))
+  }
+}
