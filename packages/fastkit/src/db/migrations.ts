@@ -27,7 +27,8 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions):
   const result = await migrator.migrateToLatest()
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName
-    throw new Error(`Migration ${failed ?? ''} failed: ${String((result.error as Error).message ?? result.error)}`, {
+    const what = failed ? `Migration ${failed} failed` : 'Migrating failed'
+    throw new Error(`${what}: ${String((result.error as Error).message ?? result.error)}`, {
       cause: result.error,
     })
   }
