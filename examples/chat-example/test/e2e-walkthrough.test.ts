@@ -1,0 +1,120 @@
+import { afterAll, describe, expect, test } from 'vitest'
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const exampleDir = fileURLToPath(new URL('..', import.meta.url))
+const repoRoot = path.resolve(exampleDir, '../..')
+const tsx = path.join(exampleDir, 'node_modules/.bin/tsx')
+
+/** A port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+interface Server {
+  readonly process: ChildProcess
+  readonly output: () => string
+}
+
+/** Starts the chat exactly as `pnpm start` does (tsx on src/main.ts), with no database configured. */
+async function startServer(port: number, dataDir: string): Promise<Server> {
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
+  delete env.DATABASE_URL
+  delete env.JWT_SECRET
+  delete env.REDIS_URL
+  delete env.NODE_ENV
+  const child = spawn(tsx, ['--conditions=@fastkit/source', 'src/main.ts'], { cwd: exampleDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout!.on('data', (chunk) => (output += chunk))
+  child.stderr!.on('data', (chunk) => (output += chunk))
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${output}`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`)
+      if (res.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`server did not start within 120 s:\n${output}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  return { process: child, output: () => output }
+}
+
+async function stopServer(server: Server): Promise<number | null> {
+  if (server.process.exitCode !== null) return server.process.exitCode
+  const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)))
+  server.process.kill('SIGTERM')
+  const timer = setTimeout(() => server.process.kill('SIGKILL'), 15_000)
+  const code = await exited
+  clearTimeout(timer)
+  return code
+}
+
+/** The curl walk-through exactly as README.md prints it, pointed at `port`. */
+function readmeWalkthrough(port: number): string {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
+  const block = /<!-- walkthrough:start -->\s*```sh\n([\s\S]*?)```\s*<!-- walkthrough:end -->/.exec(readme)?.[1]
+  if (!block) throw new Error('README.md has no walkthrough block')
+  return block.replaceAll('http://localhost:3000', `http://127.0.0.1:${port}`)
+}
+
+describe('the README walk-through against the real server process on the embedded database', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'chat-e2e-'))
+  const servers: Server[] = []
+  afterAll(async () => {
+    for (const server of servers) await stopServer(server)
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  test('works as printed, and the data survives a restart', { timeout: 300_000 }, async () => {
+    const port = await freePort()
+    const first = await startServer(port, dataDir)
+    servers.push(first)
+    expect(first.output()).toMatch(/JWT_SECRET is not set: generated a secret/)
+    expect(first.output()).toMatch(/database: embedded PGlite/)
+
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', readmeWalkthrough(port)], { timeout: 60_000 })
+    // curl prints each body without a newline: split the concatenated JSON documents.
+    const lines = stdout.trim().replaceAll('}{', '}\n{').split('\n')
+    expect(lines).toHaveLength(3) // alice's registration, the posted message, the page
+    expect(JSON.parse(lines[0]!)).toMatchObject({ username: 'alice' })
+    const posted = JSON.parse(lines[lines.length - 2]!)
+    const page = JSON.parse(lines[lines.length - 1]!)
+    expect(posted).toMatchObject({ text: 'hello, bob' })
+    expect(page).toEqual({ items: [posted], nextCursor: null })
+
+    // Graceful stop, then a restart on the same data directory.
+    expect(await stopServer(first)).toBe(0)
+    const second = await startServer(port, dataDir)
+    servers.push(second)
+    expect(second.output()).toMatch(/using the secret kept in/)
+
+    const login = await fetch(`http://127.0.0.1:${port}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', password: 'another long passphrase' }),
+    })
+    expect(login.status).toBe(200)
+    const { access_token } = (await login.json()) as { access_token: string }
+    const auth = { authorization: `Bearer ${access_token}` }
+    const chats = (await (await fetch(`http://127.0.0.1:${port}/chats`, { headers: auth })).json()) as { items: { id: string; name: string }[] }
+    expect(chats.items.map((c) => c.name)).toEqual(['general'])
+    const messages = await (await fetch(`http://127.0.0.1:${port}/messages?chatId=${chats.items[0]!.id}`, { headers: auth })).json()
+    expect(messages).toEqual(page)
+    expect(await stopServer(second)).toBe(0)
+  })
+})
