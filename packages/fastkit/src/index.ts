@@ -66,6 +66,18 @@ export {
 export { listQuerySchema, parseListQuery, type ListOptions } from './router/list-params.js'
 export { openapi, type OpenApiOptions } from './openapi/openapi-plugin.js'
 
+// real-time events
+export { EventBus, type EventBusOptions, type EventListener } from './events/event-bus.js'
+export { EventPublisher, type EventMap, type EventOf } from './events/event-publisher.js'
+export { eventBus, type EventBusPluginOptions } from './events/event-bus-plugin.js'
+export { userTopic } from './events/user-topic.js'
+export type { EventMessage, EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './events/event-transport.js'
+export { MemoryHub, MemoryTransport, type MemoryTransportOptions } from './events/memory-transport.js'
+export { PostgresTransport, type PostgresTransportOptions } from './events/postgres-transport.js'
+export { RedisTransport, type RedisTransportOptions } from './events/redis-transport.js'
+export { defaultTransport, type DefaultTransportOptions } from './events/default-transport.js'
+export { CloseCode, websocketGateway, type GatewayUser, type WebSocketGateway, type WebSocketGatewayOptions } from './events/websocket-gateway.js'
+
 // auth: JWT access tokens, password hashing, refresh-token rotation, login throttling
 export { fastkitAuth, type AuthOptions, type JwtAlgorithm } from './auth/auth-plugin.js'
 export { CurrentUser, type AuthUser } from './auth/current-user.js'

@@ -1,0 +1,304 @@
+import fp from 'fastify-plugin'
+import websocket from '@fastify/websocket'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
+import { ForbiddenError, HttpError, isHttpError, ServiceUnavailableError, UnauthorizedError } from '../http/errors.js'
+import type { EventMessage } from './event-transport.js'
+import { userTopic } from './user-topic.js'
+
+/** What `authenticate` returns for a valid token: at least the user's id. */
+export interface GatewayUser {
+  readonly id: string
+}
+
+export interface WebSocketGatewayOptions<User extends GatewayUser = GatewayUser> {
+  /** The WebSocket route. Default `/ws`. */
+  readonly path?: string
+  /**
+   * Checks an access token (from `?token=` or the `bearer, <token>` subprotocol pair) and returns its
+   * user, or `null` when it is invalid or expired: the upgrade is then refused with 401. Use the same
+   * check as HTTP, e.g. `(token) => app.verifyAccessToken(token)`. An {@link HttpError} it throws (such
+   * as `UnauthorizedError`) is the response; any other throw counts as an invalid token (401).
+   */
+  readonly authenticate: (token: string) => Promise<User | null> | User | null
+  /**
+   * The topics a connection of `user` receives; the server decides, clients cannot subscribe.
+   * Computed once, before the upgrade completes. Default: `[userTopic(user.id)]`, which lets the app
+   * address each event to its recipients when it writes (see {@link userTopic}).
+   */
+  readonly topicsFor?: (user: User) => readonly string[] | Promise<readonly string[]>
+  /**
+   * Origins (`https://chat.example.com`) allowed to open a connection from a browser, or `['*']`.
+   * Same-origin pages, and clients that send no `Origin` (not browsers), are always allowed; any
+   * other origin is refused with 403. Default: none.
+   */
+  readonly allowedOrigins?: readonly string[]
+  /** How often each connection is pinged; one that has not answered the previous ping is dropped. Default 30 000. */
+  readonly heartbeatIntervalMs?: number
+  /**
+   * Most bytes waiting to be sent to one connection. A client that reads slower than it is sent to is
+   * disconnected when an event would go beyond this, instead of holding memory or slowing others.
+   * Default 1 MiB.
+   */
+  readonly maxBufferedBytes?: number
+  /** Largest message a client may send (it only ever sends pings). Default 4 KiB. */
+  readonly maxIncomingBytes?: number
+  /** On `app.close()`, how long connections get to answer the 1001 close before they are cut. Default 2 000. */
+  readonly shutdownTimeoutMs?: number
+}
+
+/** The gateway's view of this process's connections: `app.websocketGateway`. */
+export interface WebSocketGateway {
+  /** Open connections in this process. */
+  readonly connectionCount: number
+  /** Closes this process's connections of one user (e.g. when the account is deleted). Returns how many. */
+  disconnectUser(userId: string, code?: number, reason?: string): number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    websocketGateway: WebSocketGateway
+  }
+}
+
+/** WebSocket close codes the gateway uses. */
+export const CloseCode = {
+  /** The server is shutting down. */
+  GOING_AWAY: 1001,
+  /** The connection broke a rule (sent by `disconnectUser` by default). */
+  POLICY_VIOLATION: 1008,
+} as const
+
+interface Connection {
+  readonly socket: WebSocket
+  readonly userId: string
+  alive: boolean
+  unsubscribe: () => void
+}
+
+const PONG = Buffer.from(JSON.stringify({ type: 'pong' }))
+const UNSUPPORTED = Buffer.from(
+  JSON.stringify({ type: 'error', data: { code: 'UNSUPPORTED_MESSAGE', message: 'The server accepts only {"type":"ping"}' } }),
+)
+
+/**
+ * A WebSocket endpoint that pushes the {@link EventBus}'s events to authenticated clients, as JSON
+ * text frames `{ "type": …, "data": … }`. Needs {@link eventBus}; registers `@fastify/websocket` (with
+ * a 1001 "going away" shutdown) unless the app already did.
+ *
+ * - **Authentication before the upgrade**: the token comes as `?token=<t>` or as the subprotocol pair
+ *   `Sec-WebSocket-Protocol: bearer, <t>` (the server then answers `bearer`, never the token). A
+ *   missing, invalid or expired token gets a 401 problem+json response instead of `101`; a browser
+ *   `Origin` outside `allowedOrigins` (and not same-origin) gets 403.
+ * - **Server-side subscriptions** from `topicsFor(user)`, subscribed before the client sees the
+ *   connection open, so nothing published after that is missed.
+ * - The client may send `{"type":"ping"}` and gets `{"type":"pong"}`; anything else gets an
+ *   `{"type":"error"}` frame.
+ * - **Heartbeat**: a WebSocket ping every `heartbeatIntervalMs`; a connection that missed a pong is
+ *   terminated. **Bounded send buffer**: see `maxBufferedBytes`.
+ * - **Shutdown**: on `app.close()` every connection is closed with 1001, then cut after
+ *   `shutdownTimeoutMs`, before the event bus closes.
+ *
+ * Each process delivers to its own connections; the bus's transport brings the other processes' events.
+ *
+ * @example
+ * ```ts
+ * await app.register(eventBus, { transport: defaultTransport({ databaseUrl, redisUrl }) })
+ * await app.register(websocketGateway, {
+ *   authenticate: (token) => app.verifyAccessToken(token), // { id } | null
+ *   allowedOrigins: config.corsOrigins,
+ * })
+ * // in a service, inside the request's transaction:
+ * events.publish(memberIds.map(userTopic), { type: 'message.created', data: message })
+ * ```
+ */
+export const websocketGateway = fp(
+  async function websocketGateway(app: FastifyInstance, options: WebSocketGatewayOptions<any>) {
+    const path = options.path ?? '/ws'
+    const topicsFor = options.topicsFor ?? ((user: GatewayUser) => [userTopic(user.id)])
+    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 30_000
+    const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024
+    const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 2_000
+    const allowAnyOrigin = (options.allowedOrigins ?? []).includes('*')
+    const allowedOrigins = new Set((options.allowedOrigins ?? []).filter((o) => o !== '*').map(normalizeOrigin))
+
+    const connections = new Set<Connection>()
+    const admitted = new WeakMap<FastifyRequest, { userId: string; topics: readonly string[] }>()
+    /** One encoding per event, shared by all the connections it goes to. */
+    const frames = new WeakMap<EventMessage, Buffer>()
+    let shuttingDown = false
+
+    const shutdown = async () => {
+      shuttingDown = true
+      clearInterval(heartbeat)
+      const open = [...connections].map((c) => c.socket)
+      for (const socket of open) socket.close(CloseCode.GOING_AWAY, 'Server shutting down')
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.all(open.map((socket) => closed(socket))),
+        new Promise((resolve) => (timer = setTimeout(resolve, shutdownTimeoutMs))),
+      ])
+      clearTimeout(timer)
+      for (const socket of open) if (socket.readyState !== socket.CLOSED) socket.terminate()
+    }
+
+    if (!app.hasDecorator('websocketServer')) {
+      await app.register(websocket, {
+        options: {
+          maxPayload: options.maxIncomingBytes ?? 4096,
+          // Answer `bearer` to `bearer, <token>`: a browser refuses a 101 that picks none of its offers.
+          handleProtocols: (protocols: Set<string>) => (protocols.has('bearer') ? 'bearer' : false),
+        },
+        errorHandler: (error, socket, request) => {
+          request.log.debug({ err: error }, 'websocket error')
+          socket.terminate()
+        },
+        preClose: async () => {
+          await shutdown()
+          await new Promise<void>((resolve) => app.websocketServer.close(() => resolve()))
+        },
+      })
+    } else {
+      app.addHook('preClose', shutdown)
+    }
+
+    const heartbeat = setInterval(() => {
+      for (const connection of connections) {
+        if (!connection.alive) {
+          connection.socket.terminate()
+          continue
+        }
+        connection.alive = false
+        connection.socket.ping()
+      }
+    }, heartbeatIntervalMs)
+    heartbeat.unref()
+
+    const originAllowed = (request: FastifyRequest): boolean => {
+      const origin = request.headers.origin
+      if (origin === undefined || allowAnyOrigin) return true
+      const normalized = normalizeOrigin(origin)
+      if (allowedOrigins.has(normalized)) return true
+      try {
+        return new URL(normalized).host === request.headers.host
+      } catch {
+        return false
+      }
+    }
+
+    app.decorate('websocketGateway', {
+      get connectionCount() {
+        return connections.size
+      },
+      disconnectUser(userId: string, code: number = CloseCode.POLICY_VIOLATION, reason = 'Disconnected by the server') {
+        let count = 0
+        for (const connection of connections) {
+          if (connection.userId !== userId) continue
+          connection.socket.close(code, reason)
+          count++
+        }
+        return count
+      },
+    } satisfies WebSocketGateway)
+
+    app.route({
+      method: 'GET',
+      url: path,
+      schema: { hide: true } as never,
+      // Runs before the upgrade: whatever it throws becomes the HTTP response instead of `101`.
+      preValidation: async (request) => {
+        if (!request.ws) return
+        if (shuttingDown) throw new ServiceUnavailableError('Server shutting down')
+        if (!originAllowed(request)) throw new ForbiddenError('This origin may not open a WebSocket here')
+        const token = tokenOf(request)
+        if (!token) throw new UnauthorizedError('An access token is required (?token= or the bearer subprotocol)')
+        let user: GatewayUser | null
+        try {
+          user = await options.authenticate(token)
+        } catch (error) {
+          if (isHttpError(error)) throw error
+          request.log.debug({ err: error }, 'websocket token refused')
+          user = null
+        }
+        if (!user) throw new UnauthorizedError('Invalid or expired access token')
+        admitted.set(request, { userId: user.id, topics: await topicsFor(user) })
+      },
+      handler: async () => {
+        throw new HttpError({ status: 426, code: 'UPGRADE_REQUIRED', message: `${path} speaks WebSocket only`, headers: { upgrade: 'websocket' } })
+      },
+      // Runs synchronously right after the 101 is written, so subscriptions exist before the client sees `open`.
+      wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+        const admission = admitted.get(request)
+        admitted.delete(request)
+        if (!admission || shuttingDown) {
+          socket.close(admission ? CloseCode.GOING_AWAY : CloseCode.POLICY_VIOLATION)
+          return
+        }
+        const connection: Connection = { socket, userId: admission.userId, alive: true, unsubscribe: () => {} }
+        const send = (frame: Buffer) => {
+          if (socket.readyState !== socket.OPEN) return
+          if (socket.bufferedAmount + frame.length > maxBufferedBytes) {
+            request.log.warn({ userId: connection.userId, bufferedAmount: socket.bufferedAmount }, 'websocket client too slow: disconnected')
+            // Not close(): its close frame would wait behind the very backlog that is the problem.
+            socket.terminate()
+            return
+          }
+          socket.send(frame, { binary: false })
+        }
+        connection.unsubscribe = app.events.subscribe(admission.topics, (message) => {
+          let frame = frames.get(message)
+          if (!frame) frames.set(message, (frame = Buffer.from(JSON.stringify({ type: message.type, data: message.data }))))
+          send(frame)
+        })
+        connections.add(connection)
+        socket.on('pong', () => {
+          connection.alive = true
+        })
+        socket.on('message', (data: Buffer, isBinary: boolean) => {
+          connection.alive = true
+          send(!isBinary && isPing(data) ? PONG : UNSUPPORTED)
+        })
+        socket.on('close', () => {
+          connection.unsubscribe()
+          connections.delete(connection)
+        })
+      },
+    })
+  },
+  { name: 'fastkit.websocket-gateway', fastify: '5.x', dependencies: ['fastkit', 'fastkit.event-bus'] },
+)
+
+/** `bearer, <token>` in `Sec-WebSocket-Protocol` first, else `?token=`. */
+function tokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['sec-websocket-protocol']
+  if (typeof header === 'string') {
+    const offers = header.split(',').map((s) => s.trim())
+    const at = offers.indexOf('bearer')
+    if (at >= 0 && offers[at + 1]) return offers[at + 1]
+  }
+  const token = (request.query as Record<string, unknown> | undefined)?.token
+  return typeof token === 'string' && token !== '' ? token : undefined
+}
+
+function isPing(data: Buffer): boolean {
+  try {
+    return (JSON.parse(data.toString('utf8')) as { type?: unknown } | null)?.type === 'ping'
+  } catch {
+    return false
+  }
+}
+
+function normalizeOrigin(origin: string): string {
+  try {
+    return new URL(origin).origin
+  } catch {
+    return origin
+  }
+}
+
+function closed(socket: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.readyState === socket.CLOSED) resolve()
+    else socket.once('close', () => resolve())
+  })
+}

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { userTopic } from '../src/index.js'
+import { createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
+import { connectClient, settle, type TestClient } from './support/events-client.js'
+import { startServerProcess, type ServerProcess } from './support/events-processes.js'
+import { signTestToken } from './support/events-tokens.js'
+import { redisUrl, uniqueChannel } from './support/events-transports.js'
+import { testMigrations, type TestDB } from './support/schema.js'
+
+/**
+ * Two real server processes (tsx child processes running test/fixtures/events-server.ts) and real
+ * WebSocket clients: what is posted through one process reaches the clients of the other.
+ *
+ * LISTEN/NOTIFY needs one PostgreSQL server that both processes share, so the PostgreSQL transport is
+ * registered for the postgres dialect only. On PGlite each process has its own embedded database and
+ * Redis is what connects them.
+ */
+describe.each(dialectsUnderTest())('two server processes on %s', (kind) => {
+  const transports = kind === 'postgres' ? (['postgres', 'redis'] as const) : (['redis'] as const)
+
+  describe.each(transports)('over the %s transport', (transport) => {
+    let database: TestDatabase<TestDB> | undefined
+    let a: ServerProcess
+    let b: ServerProcess
+    const clients: TestClient[] = []
+
+    beforeAll(async () => {
+      if (kind === 'postgres') database = await createTestDatabase<TestDB>(kind, { migrations: { migrations: testMigrations } })
+      const env = {
+        DATABASE_URL: database?.url ?? 'memory://',
+        TRANSPORT: transport,
+        CHANNEL: uniqueChannel(transport === 'postgres' ? 'fastkit_test' : 'fastkit:test'),
+        REDIS_URL: redisUrl(),
+      }
+      ;[a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)])
+    }, 120_000)
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((c) => c.close()))
+    })
+    afterAll(async () => {
+      await Promise.all([a?.stop(), b?.stop()])
+      await database?.destroy()
+    })
+
+    const connect = async (server: ServerProcess, userId: string) => {
+      const client = await connectClient(server.baseUrl, { token: signTestToken(userId) })
+      clients.push(client)
+      return client
+    }
+    const post = async (server: ServerProcess, body: Record<string, unknown>) => {
+      const res = await fetch(`${server.baseUrl}/items`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `item-${randomBytes(6).toString('hex')}`, type: 'item.created', ...body }),
+      })
+      return { status: res.status, body: (await res.json()) as { id: string; name: string } }
+    }
+
+    test('a client on B receives what was posted through A, exactly once; another user receives nothing', async () => {
+      const aliceOnB = await connect(b, 'alice')
+      const aliceOnA = await connect(a, 'alice')
+      const bobOnB = await connect(b, 'bob')
+      const res = await post(a, { topics: [userTopic('alice')] })
+      expect(res.status).toBe(201)
+      await aliceOnB.waitUntil((events) => events.length >= 1)
+      await aliceOnA.waitUntil((events) => events.length >= 1)
+      await settle(300)
+      const expected = [{ type: 'item.created', data: res.body }]
+      expect(aliceOnB.events).toEqual(expected)
+      expect(aliceOnA.events).toEqual(expected)
+      expect(bobOnB.events).toEqual([])
+    })
+
+    test('a write that rolls back on A sends nothing to B', async () => {
+      const aliceOnB = await connect(b, 'alice')
+      expect((await post(a, { topics: [userTopic('alice')], fail: true })).status).toBe(409)
+      const ok = await post(a, { topics: [userTopic('alice')], data: { after: 'rollback' } })
+      expect(ok.status).toBe(201)
+      await aliceOnB.waitUntil((events) => events.length >= 1)
+      await settle(300)
+      expect(aliceOnB.events).toEqual([{ type: 'item.created', data: { after: 'rollback' } }])
+    })
+
+    test('200 events posted concurrently by 10 publishers through both processes arrive at every client exactly once, in order', async () => {
+      const aliceOnA = await connect(a, 'alice')
+      const aliceOnB = await connect(b, 'alice')
+      const bobOnA = await connect(a, 'bob')
+      const publishers = Array.from({ length: 10 }, async (_, p) => {
+        const server = p < 5 ? a : b
+        for (let n = 0; n < 20; n++) {
+          const res = await post(server, { topics: [userTopic('alice')], data: { p, n } })
+          expect(res.status).toBe(201)
+        }
+      })
+      await Promise.all(publishers)
+      for (const client of [aliceOnA, aliceOnB]) await client.waitUntil((events) => events.length >= 200, 15_000)
+      await settle(500)
+      for (const client of [aliceOnA, aliceOnB]) {
+        expect(client.events).toHaveLength(200)
+        for (let p = 0; p < 10; p++) {
+          const sequence = client.events.filter((e) => e.data.p === p).map((e) => e.data.n)
+          expect(sequence).toEqual(Array.from({ length: 20 }, (_, n) => n))
+        }
+      }
+      expect(bobOnA.events).toEqual([])
+    }, 60_000)
+  })
+})
