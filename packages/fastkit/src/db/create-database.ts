@@ -4,7 +4,8 @@ import { PGliteDialect } from './pglite-dialect.js'
 
 /**
  * Connection-pool settings. Every default is finite, so a stuck request or a lost server can never hold
- * a connection, or a caller, forever.
+ * a connection, or a caller, forever. They apply to PostgreSQL only: PGlite has one in-process session
+ * and, compiled to WebAssembly, cannot enforce server-side timeouts.
  */
 export interface PoolOptions {
   /** Most connections open at once. Default 10. */

@@ -39,6 +39,18 @@ export function isDatabaseError(error: unknown): error is PgErrorLike {
   )
 }
 
+/**
+ * No free connection within `connectionTimeoutMillis` (pg-pool), or no connection made in time (pg):
+ * the database is overloaded or away, which is a 503 like a statement timeout, not a 500.
+ */
+function isConnectTimeout(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.message === 'timeout exceeded when trying to connect' ||
+      error.message === 'Connection terminated due to connection timeout')
+  )
+}
+
 /** `Key (chat_id)=(42) is not present…` → `chat_id`. */
 function keyColumns(detail: string | undefined): string | undefined {
   return detail?.match(/^Key \(([^)]+)\)/)?.[1]
@@ -52,9 +64,10 @@ function keyColumns(detail: string | undefined): string | undefined {
  * - foreign-key violation → 400 naming the missing reference, or 409 when a row is still referenced;
  * - not-null, check, bad text representation, out of range → 400;
  * - serialization failure / deadlock → 409 (the client may retry);
- * - statement timeout, too many connections → 503.
+ * - statement timeout, too many connections, no pooled connection within the connection timeout → 503.
  */
 export function mapDatabaseError(error: unknown): HttpError | undefined {
+  if (isConnectTimeout(error)) return new ServiceUnavailableError('The database is busy; retry later', { cause: error })
   if (!isDatabaseError(error)) return undefined
   const cause = error
   const columns = keyColumns(error.detail)
