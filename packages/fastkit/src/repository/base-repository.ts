@@ -53,15 +53,15 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
 
   // Dynamic table and column names defeat Kysely's static typing inside the generic methods; the
   // public signatures stay fully typed from DB.
-  private get anyDb(): Kysely<any> {
+  get #anyDb(): Kysely<any> {
     return this.uow.db as Kysely<any>
   }
 
-  private get tableName(): string {
+  get #tableName(): string {
     return this.table
   }
 
-  private col(field: string): string {
+  #col(field: string): string {
     return `${this.table}.${field}`
   }
 
@@ -72,8 +72,8 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
 
   /** The first row matching `where`, or `undefined`. */
   async findOne(where: Filter<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<RowOf<DB, TB> | undefined> {
-    let query = this.anyDb.selectFrom(this.tableName).selectAll(this.tableName)
-    query = query.where((eb) => this.conditions(eb, where, options.scope))
+    let query = this.#anyDb.selectFrom(this.#tableName).selectAll(this.#tableName)
+    query = query.where((eb) => this.#conditions(eb, where, options.scope))
     return (await query.limit(1).executeTakeFirst()) as RowOf<DB, TB> | undefined
   }
 
@@ -84,20 +84,20 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
    */
   async findMany(query: ListQuery<RowOf<DB, TB>> = {}, options: ScopeOptions<DB, TB> = {}): Promise<Page<RowOf<DB, TB>>> {
     const limit = query.limit ?? DEFAULT_LIMIT
-    const keys = this.sortKeys(query.sort)
+    const keys = this.#sortKeys(query.sort)
     const sortId = keys.map((k) => `${k.desc ? '-' : ''}${k.field}`).join(',')
     const cursor = query.cursor ? decodeCursor(query.cursor, sortId, keys.length) : undefined
 
-    let select = this.anyDb
-      .selectFrom(this.tableName)
-      .selectAll(this.tableName)
-      .select(keys.map((k, i) => sql<string | null>`${sql.ref(this.col(k.field))}::text`.as(`fkcursor${i}`)))
+    let select = this.#anyDb
+      .selectFrom(this.#tableName)
+      .selectAll(this.#tableName)
+      .select(keys.map((k, i) => sql<string | null>`${sql.ref(this.#col(k.field))}::text`.as(`fkcursor${i}`)))
       .where((eb) => {
-        const parts = [this.conditions(eb, query.where ?? {}, options.scope)]
-        if (cursor) parts.push(this.after(eb, keys, cursor.values, new Set(['id', ...(query.notNull ?? [])])))
+        const parts = [this.#conditions(eb, query.where ?? {}, options.scope)]
+        if (cursor) parts.push(this.#after(eb, keys, cursor.values, new Set(['id', ...(query.notNull ?? [])])))
         return eb.and(parts)
       })
-    for (const k of keys) select = select.orderBy(this.col(k.field), k.desc ? 'desc' : 'asc')
+    for (const k of keys) select = select.orderBy(this.#col(k.field), k.desc ? 'desc' : 'asc')
     const rows = (await select.limit(limit + 1).execute()) as Record<string, unknown>[]
 
     const hasMore = rows.length > limit
@@ -112,20 +112,20 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
 
   /** How many rows match `where` (and the scope). */
   async count(where: Filter<RowOf<DB, TB>> = {}, options: ScopeOptions<DB, TB> = {}): Promise<number> {
-    const row = await this.anyDb
-      .selectFrom(this.tableName)
+    const row = await this.#anyDb
+      .selectFrom(this.#tableName)
       .select(sql<number>`count(*)::int`.as('count'))
-      .where((eb) => this.conditions(eb, where, options.scope))
+      .where((eb) => this.#conditions(eb, where, options.scope))
       .executeTakeFirstOrThrow()
     return row.count as number
   }
 
   /** Whether any row matches `where` (and the scope). */
   async exists(where: Filter<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<boolean> {
-    const row = await this.anyDb
+    const row = await this.#anyDb
       .selectNoFrom((eb) =>
         eb
-          .exists(eb.selectFrom(this.tableName).select(sql`1`.as('one')).where((inner) => this.conditions(inner, where, options.scope)))
+          .exists(eb.selectFrom(this.#tableName).select(sql`1`.as('one')).where((inner) => this.#conditions(inner, where, options.scope)))
           .as('found'),
       )
       .executeTakeFirstOrThrow()
@@ -134,13 +134,13 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
 
   /** Inserts one row and returns it as stored (defaults filled in). */
   async create(values: Insertable<DB[TB]>): Promise<RowOf<DB, TB>> {
-    return (await this.anyDb.insertInto(this.tableName).values(values).returningAll().executeTakeFirstOrThrow()) as RowOf<DB, TB>
+    return (await this.#anyDb.insertInto(this.#tableName).values(values).returningAll().executeTakeFirstOrThrow()) as RowOf<DB, TB>
   }
 
   /** Inserts several rows in one statement and returns them in input order. */
   async createMany(values: readonly Insertable<DB[TB]>[]): Promise<RowOf<DB, TB>[]> {
     if (values.length === 0) return []
-    return (await this.anyDb.insertInto(this.tableName).values([...values]).returningAll().execute()) as RowOf<DB, TB>[]
+    return (await this.#anyDb.insertInto(this.#tableName).values([...values]).returningAll().execute()) as RowOf<DB, TB>[]
   }
 
   /** Changes the given fields of one row; `undefined` when no (visible) row has this id. */
@@ -151,24 +151,24 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
   ): Promise<RowOf<DB, TB> | undefined> {
     const changes = Object.fromEntries(Object.entries(patch as object).filter(([, v]) => v !== undefined))
     if (Object.keys(changes).length === 0) return this.findById(id, options)
-    return (await this.anyDb
-      .updateTable(this.tableName)
+    return (await this.#anyDb
+      .updateTable(this.#tableName)
       .set(changes as never)
-      .where((eb) => this.conditions(eb, { id } as never, options.scope))
+      .where((eb) => this.#conditions(eb, { id } as never, options.scope))
       .returningAll()
       .executeTakeFirst()) as RowOf<DB, TB> | undefined
   }
 
   /** Deletes one row; `false` when no (visible) row has this id. */
   async delete(id: IdOf<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<boolean> {
-    const result = await this.anyDb
-      .deleteFrom(this.tableName)
-      .where((eb) => this.conditions(eb, { id } as never, options.scope))
+    const result = await this.#anyDb
+      .deleteFrom(this.#tableName)
+      .where((eb) => this.#conditions(eb, { id } as never, options.scope))
       .executeTakeFirst()
     return result.numDeletedRows > 0n
   }
 
-  private sortKeys(sort: readonly SortKey<RowOf<DB, TB>>[] | undefined): { field: string; desc: boolean }[] {
+  #sortKeys(sort: readonly SortKey<RowOf<DB, TB>>[] | undefined): { field: string; desc: boolean }[] {
     const keys = (sort ?? []).map((key) => (key.startsWith('-') ? { field: key.slice(1), desc: true } : { field: key, desc: false }))
     if (!keys.some((k) => k.field === 'id')) keys.push({ field: 'id', desc: keys[keys.length - 1]?.desc ?? false })
     return keys
@@ -178,7 +178,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
    * Rows strictly after the cursor in the sort order: (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …
    * NULLs sort as the largest values (PostgreSQL's default for ASC and DESC alike).
    */
-  private after(
+  #after(
     eb: ExpressionBuilder<any, any>,
     keys: { field: string; desc: boolean }[],
     values: readonly (string | null)[],
@@ -186,7 +186,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
   ): Expression<SqlBool> {
     const sameDirection = keys.every((k) => k.desc === keys[0]!.desc)
     if (sameDirection && keys.every((k, i) => notNull.has(k.field) && values[i] !== null)) {
-      const refs = sql.join(keys.map((k) => sql.ref(this.col(k.field))))
+      const refs = sql.join(keys.map((k) => sql.ref(this.#col(k.field))))
       const vals = sql.join(values.map((v) => sql.val(v)))
       return keys[0]!.desc ? sql<SqlBool>`(${refs}) < (${vals})` : sql<SqlBool>`(${refs}) > (${vals})`
     }
@@ -195,11 +195,11 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
       const ands: Expression<SqlBool>[] = []
       for (let j = 0; j < i; j++) {
         const v = values[j] ?? null
-        ands.push(v === null ? eb(this.col(keys[j]!.field), 'is', null) : eb(this.col(keys[j]!.field), '=', v))
+        ands.push(v === null ? eb(this.#col(keys[j]!.field), 'is', null) : eb(this.#col(keys[j]!.field), '=', v))
       }
       const { field, desc } = keys[i]!
       const v = values[i] ?? null
-      const ref = this.col(field)
+      const ref = this.#col(field)
       if (!desc) {
         if (v === null) continue // nothing sorts after NULL ascending
         ands.push(eb.or([eb(ref, '>', v), eb(ref, 'is', null)]))
@@ -211,11 +211,11 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     return ors.length ? eb.or(ors) : sql<SqlBool>`false`
   }
 
-  private conditions(eb: ExpressionBuilder<any, any>, where: Filter<any>, scope: Scope<DB, TB> | undefined): Expression<SqlBool> {
+  #conditions(eb: ExpressionBuilder<any, any>, where: Filter<any>, scope: Scope<DB, TB> | undefined): Expression<SqlBool> {
     const parts: Expression<SqlBool>[] = []
     for (const [field, condition] of Object.entries(where)) {
       if (condition === undefined) continue
-      const ref = this.col(field)
+      const ref = this.#col(field)
       const ops = isOperatorObject(condition) ? condition : { eq: condition }
       for (const [op, value] of Object.entries(ops)) {
         if (value === undefined) continue
