@@ -33,9 +33,9 @@ const baseline = Fastify()
 baseline.setValidatorCompiler(validatorCompiler)
 baseline.setSerializerCompiler(serializerCompiler)
 const routes = baseline.withTypeProvider<ZodTypeProvider>()
-routes.get('/items/:id', { schema: { params: z.object({ id: z.uuid() }), response: { 200: ItemRead } } }, async (request, reply) => {
+routes.get('/items/:id', { schema: { params: z.object({ id: z.uuid() }), response: { 200: ItemRead, 404: z.null() } } }, async (request, reply) => {
   const row = await db.selectFrom('items').selectAll().where('id', '=', request.params.id).executeTakeFirst()
-  if (!row) return reply.code(404).send()
+  if (!row) return reply.code(404).send(null)
   return row
 })
 routes.post('/items', { schema: { body: ItemCreate, response: { 201: ItemRead } } }, async (request, reply) => {
