@@ -16,6 +16,14 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Options of the {@link fastkit} plugin.
+ *
+ * @example
+ * ```ts
+ * await app.register(fastkit, { db: createDatabase<DB>(url), ownsDatabase: true })
+ * ```
+ */
 export interface FastkitOptions {
   /** The database, usually from `createDatabase()`. Not destroyed when the app closes unless `ownsDatabase`. */
   readonly db: Kysely<any>

@@ -68,6 +68,12 @@ export const AccessTokens = token<AccessTokens>('fastkit.AccessTokens')
 /**
  * {@link AccessTokens} over an `@fastify/jwt` instance configured by the auth plugin (which pins the
  * algorithm and sets `iss`, `aud`, `exp` on signing and checks them on verifying).
+ *
+ * @example
+ * ```ts
+ * const tokens = app.container.resolve(AccessTokens) // a JwtAccessTokens, registered by fastkitAuth
+ * const { access_token } = tokens.issue({ id: user.id, username: user.username })
+ * ```
  */
 export class JwtAccessTokens implements AccessTokens {
   readonly #jwt: JWT
@@ -104,7 +110,14 @@ export class JwtAccessTokens implements AccessTokens {
   }
 }
 
-/** The {@link AuthUser} a verified token speaks for. */
+/**
+ * The {@link AuthUser} a verified token speaks for.
+ *
+ * @example
+ * ```ts
+ * authUserOf({ sub: 'b3c…', username: 'ann' }) // { id: 'b3c…', username: 'ann' }
+ * ```
+ */
 export function authUserOf(claims: Pick<AccessTokenClaims, 'sub' | 'username'>): AuthUser {
   return { id: claims.sub, username: claims.username }
 }

@@ -21,6 +21,14 @@ export interface Argon2Binding {
   verify(hash: string, password: string): Promise<boolean>
 }
 
+/**
+ * Options of an {@link Argon2PasswordHasher}: argon2id cost, the longest password, the binding.
+ *
+ * @example
+ * ```ts
+ * new Argon2PasswordHasher({ memoryCost: 8192, timeCost: 1 }) // cheaper, e.g. for tests
+ * ```
+ */
 export interface Argon2PasswordHasherOptions extends Argon2Parameters {
   /** Longest accepted password. Default {@link MAX_PASSWORD_LENGTH} (128). */
   readonly maxPasswordLength?: number

@@ -45,6 +45,15 @@ export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512'
 
 const MIN_SECRET_BYTES: Record<JwtAlgorithm, number> = { HS256: 32, HS384: 48, HS512: 64 }
 
+/**
+ * Options of the {@link fastkitAuth} plugin: the signing key, issuer and audience, lifetimes, and the
+ * hasher, refresh-token and throttle settings.
+ *
+ * @example
+ * ```ts
+ * await app.register(fastkitAuth, { secret: process.env.JWT_SECRET!, issuer: 'tasks', audience: 'tasks-api' })
+ * ```
+ */
 export interface AuthOptions {
   /**
    * The HMAC key. At least as many bytes as the hash output (32 for HS256, RFC 7518 §3.2); a shorter

@@ -7,6 +7,14 @@ export interface ThrottleRule {
   readonly windowSeconds: number
 }
 
+/**
+ * Options of a {@link LoginThrottle}: the limits per username and per address, the store, the clock.
+ *
+ * @example
+ * ```ts
+ * new LoginThrottle({ perUsername: { limit: 5, windowSeconds: 900 }, perAddress: { limit: 30, windowSeconds: 900 } })
+ * ```
+ */
 export interface LoginThrottleOptions {
   /** Failures allowed per username (case-insensitive). Default 5 per 15 minutes. */
   readonly perUsername?: ThrottleRule

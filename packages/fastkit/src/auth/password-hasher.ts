@@ -1,7 +1,14 @@
 import { token } from '../di/token.js'
 import { ValidationError } from '../http/errors.js'
 
-/** The longest password fastkit hashes (in UTF-16 code units, as zod's `.max()` counts). */
+/**
+ * The longest password fastkit hashes (in UTF-16 code units, as zod's `.max()` counts).
+ *
+ * @example
+ * ```ts
+ * const RegisterBody = z.object({ username: z.string(), password: z.string().min(8).max(MAX_PASSWORD_LENGTH) })
+ * ```
+ */
 export const MAX_PASSWORD_LENGTH = 128
 
 /**

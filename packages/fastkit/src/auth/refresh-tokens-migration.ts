@@ -1,6 +1,13 @@
 import { sql, type ColumnType, type Kysely, type Migration } from 'kysely'
 
-/** The name of the table {@link KyselyRefreshTokenStore} uses. */
+/**
+ * The name of the table {@link KyselyRefreshTokenStore} uses.
+ *
+ * @example
+ * ```ts
+ * await db.deleteFrom(REFRESH_TOKENS_TABLE).where('expires_at', '<', new Date()).execute()
+ * ```
+ */
 export const REFRESH_TOKENS_TABLE = 'refresh_tokens'
 
 /**
@@ -24,6 +31,14 @@ export interface RefreshTokensTable {
   created_at: ColumnType<Date, Date | undefined, never>
 }
 
+/**
+ * Options of {@link createRefreshTokensTable}: the type of `user_id` and its foreign key.
+ *
+ * @example
+ * ```ts
+ * await createRefreshTokensTable(db, { userIdType: 'uuid', references: 'users.id' })
+ * ```
+ */
 export interface RefreshTokensTableOptions {
   /** Column type of `user_id`, matching your users' id. Default `uuid`. */
   readonly userIdType?: 'uuid' | 'text'
@@ -68,7 +83,14 @@ export async function createRefreshTokensTable(db: Kysely<any>, options: Refresh
   await db.schema.createIndex('refresh_tokens_expires_at_idx').on(REFRESH_TOKENS_TABLE).column('expires_at').execute()
 }
 
-/** Drops the `refresh_tokens` table (the `down` of {@link refreshTokensMigration}). */
+/**
+ * Drops the `refresh_tokens` table (the `down` of {@link refreshTokensMigration}).
+ *
+ * @example
+ * ```ts
+ * export async function down(db: Kysely<any>) { await dropRefreshTokensTable(db) }
+ * ```
+ */
 export async function dropRefreshTokensTable(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable(REFRESH_TOKENS_TABLE).ifExists().execute()
 }

@@ -25,7 +25,14 @@ export interface RefreshTokenConfig {
  */
 export const RefreshTokenConfig = token<RefreshTokenConfig>('fastkit.RefreshTokenConfig')
 
-/** Default refresh-token lifetime: 30 days. */
+/**
+ * Default refresh-token lifetime: 30 days.
+ *
+ * @example
+ * ```ts
+ * await app.register(fastkitAuth, { ...auth, refreshTokens: { ttlSeconds: DEFAULT_REFRESH_TOKEN_TTL_SECONDS / 2 } })
+ * ```
+ */
 export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60
 
 /** A refresh token just handed out. `token` is the only copy of the secret: give it to the client. */
@@ -201,6 +208,11 @@ export class RefreshTokens {
 /**
  * The stored form of a refresh token: hex SHA-256. A fast hash is right here (unlike passwords): the
  * token has 256 bits of entropy, so nobody can brute-force it from the hash.
+ *
+ * @example
+ * ```ts
+ * const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hashRefreshToken(token)).executeTakeFirst()
+ * ```
  */
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')

@@ -18,6 +18,14 @@ export interface ThrottleStore {
   reset(args: { readonly key: string }): Promise<void>
 }
 
+/**
+ * Bounds of a {@link MemoryThrottleStore}, so memory stays limited under a flood of distinct keys.
+ *
+ * @example
+ * ```ts
+ * new MemoryThrottleStore({ maxKeys: 10_000, maxEventsPerKey: 100 })
+ * ```
+ */
 export interface MemoryThrottleStoreOptions {
   /** Most keys kept; beyond it, expired keys are swept and then the oldest dropped. Default 100 000. */
   readonly maxKeys?: number

@@ -22,6 +22,14 @@ export interface PoolOptions {
   readonly applicationName?: string
 }
 
+/**
+ * Options of {@link createDatabase}: where the data lives, pool settings, Kysely plugins and logging.
+ *
+ * @example
+ * ```ts
+ * createDatabase<DB>({ url: process.env.DATABASE_URL!, pool: { max: 20 }, plugins: [new CamelCasePlugin()] })
+ * ```
+ */
 export interface DatabaseOptions {
   /**
    * Where the data lives:
@@ -40,7 +48,15 @@ export interface DatabaseOptions {
 /** The kind of database behind a {@link DatabaseOptions.url}. */
 export type DatabaseKind = 'postgres' | 'pglite'
 
-/** Tells which kind of database a URL names (see {@link DatabaseOptions.url}). */
+/**
+ * Tells which kind of database a URL names (see {@link DatabaseOptions.url}).
+ *
+ * @example
+ * ```ts
+ * databaseKind('postgres://app@db:5432/app') // 'postgres'
+ * databaseKind('pglite://./data')            // 'pglite'
+ * ```
+ */
 export function databaseKind(url: string): DatabaseKind {
   return /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : 'pglite'
 }
@@ -74,7 +90,14 @@ export function createDatabase<DB>(options: DatabaseOptions | string): Kysely<DB
   return db
 }
 
-/** Connection counts of a pool created by {@link createDatabase}; `undefined` for PGlite. */
+/**
+ * Connection counts of a pool created by {@link createDatabase}; `undefined` for PGlite.
+ *
+ * @example
+ * ```ts
+ * app.get('/health', async () => ({ pool: poolStats(app.db) })) // { total: 3, idle: 2, waiting: 0 }
+ * ```
+ */
 export function poolStats(db: Kysely<any>): { total: number; idle: number; waiting: number } | undefined {
   const pool = pools.get(db)
   return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }

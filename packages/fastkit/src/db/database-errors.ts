@@ -10,7 +10,14 @@ interface PgErrorLike {
   readonly message: string
 }
 
-/** SQLSTATE codes fastkit turns into 4xx/503 responses. */
+/**
+ * SQLSTATE codes fastkit turns into 4xx/503 responses.
+ *
+ * @example
+ * ```ts
+ * if (isDatabaseError(error) && error.code === PgErrorCode.UNIQUE_VIOLATION) throw new ConflictError('Name taken')
+ * ```
+ */
 export const PgErrorCode = {
   UNIQUE_VIOLATION: '23505',
   FOREIGN_KEY_VIOLATION: '23503',
@@ -30,7 +37,14 @@ export const PgErrorCode = {
   CANNOT_CONNECT_NOW: '57P03',
 } as const
 
-/** True for an error raised by PostgreSQL (through `pg` or PGlite), i.e. one with a SQLSTATE code. */
+/**
+ * True for an error raised by PostgreSQL (through `pg` or PGlite), i.e. one with a SQLSTATE code.
+ *
+ * @example
+ * ```ts
+ * catch (error) { if (isDatabaseError(error) && error.constraint === 'users_username_key') … }
+ * ```
+ */
 export function isDatabaseError(error: unknown): error is PgErrorLike {
   return (
     error instanceof Error &&
@@ -65,6 +79,14 @@ function keyColumns(detail: string | undefined): string | undefined {
  * - not-null, check, bad text representation, out of range → 400;
  * - serialization failure / deadlock → 409 (the client may retry);
  * - statement timeout, too many connections, no pooled connection within the connection timeout → 503.
+ *
+ * The problem+json handler calls it for every error; call it yourself where errors do not reach it.
+ *
+ * @example
+ * ```ts
+ * mapDatabaseError(uniqueViolation) // ConflictError: 'A record with this username already exists'
+ * mapDatabaseError(new Error('x'))  // undefined
+ * ```
  */
 export function mapDatabaseError(error: unknown): HttpError | undefined {
   if (isConnectTimeout(error)) return new ServiceUnavailableError('The database is busy; retry later', { cause: error })

@@ -3,6 +3,15 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 
+/**
+ * Where {@link migrateToLatest} finds its migrations: a folder of modules, or the migrations themselves.
+ *
+ * @example
+ * ```ts
+ * await migrateToLatest(db, { folder: new URL('./migrations', import.meta.url) })
+ * await migrateToLatest(db, { migrations: { '001-tasks': { up: createTasks } } })
+ * ```
+ */
 export interface MigrateOptions {
   /**
    * A folder of migration modules (each exports `up` and optionally `down`), applied in file-name

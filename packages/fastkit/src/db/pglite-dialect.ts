@@ -31,6 +31,13 @@ const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryN
  *
  * PGlite has exactly one session, so the driver hands out its single connection to one holder at a
  * time (a transaction holds it until commit or rollback); everyone else waits in FIFO order.
+ * `createDatabase('memory://')` uses it; construct it yourself to share a PGlite instance.
+ *
+ * @example
+ * ```ts
+ * const pglite = await PGlite.create()
+ * const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) })
+ * ```
  */
 export class PGliteDialect implements Dialect {
   readonly #config: PGliteDialectConfig

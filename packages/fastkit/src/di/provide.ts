@@ -144,7 +144,15 @@ export async function disposeContainer(container: DependencyContainer): Promise<
   if (errors.length > 1) throw new AggregateError(errors, 'Several disposables failed')
 }
 
-/** Typed `container.resolve` for a {@link Token} or class. */
+/**
+ * Typed `container.resolve` for a {@link Token} or class.
+ *
+ * @example
+ * ```ts
+ * const config = resolve(app.container, Config) // AppConfig
+ * const tasks = resolve(request.container, TaskService)
+ * ```
+ */
 export function resolve<K extends InjectionKey<any>>(container: DependencyContainer, key: K): Resolved<K> {
   return container.resolve(key as never)
 }

@@ -18,6 +18,7 @@ declare module 'fastify' {
   }
 }
 
+/** Options of {@link requestScope}: the database each request's unit of work runs on, and the root container. */
 export interface RequestScopeOptions {
   readonly db: Kysely<any>
   readonly container: DependencyContainer
@@ -32,6 +33,13 @@ type ScopedRequest = FastifyRequest & { [finished]?: boolean }
  * The unit commits in `onSend`, so a client never gets a 2xx for a write that is then lost: a failed
  * commit becomes the response instead. Any status >= 400 rolls back. On every ending (response sent,
  * client aborted, timeout) the unit is rolled back if still open and the child container disposed.
+ * The {@link fastkit} plugin registers it; register it yourself only without that plugin.
+ *
+ * @example
+ * ```ts
+ * await app.register(requestScope, { db, container: app.container })
+ * app.get('/count', async (request) => request.uow.db.selectFrom('tasks').select((eb) => eb.fn.countAll().as('n')).execute())
+ * ```
  */
 export const requestScope = fp(
   async function requestScope(app: FastifyInstance, options: RequestScopeOptions) {

@@ -13,7 +13,16 @@ declare const tokenType: unique symbol
  */
 export type Token<T> = symbol & { readonly [tokenType]?: T }
 
-/** Creates a {@link Token}. The name only appears in error messages. */
+/**
+ * Creates a {@link Token}. The name only appears in error messages.
+ *
+ * @example
+ * ```ts
+ * export const Clock = token<() => Date>('Clock')
+ * app.container.register(Clock, { useValue: () => new Date() })
+ * class InvoiceService { static readonly inject = [InvoiceRepository, Clock] as const; … }
+ * ```
+ */
 export function token<T>(name: string): Token<T> {
   return Symbol(name) as Token<T>
 }

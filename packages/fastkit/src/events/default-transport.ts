@@ -4,6 +4,14 @@ import { MemoryTransport } from './memory-transport.js'
 import { PostgresTransport } from './postgres-transport.js'
 import { RedisTransport } from './redis-transport.js'
 
+/**
+ * What {@link defaultTransport} chooses from: the app's database and Redis URLs.
+ *
+ * @example
+ * ```ts
+ * defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL })
+ * ```
+ */
 export interface DefaultTransportOptions {
   /** The app's database URL (`DATABASE_URL`, or a PGlite location). */
   readonly databaseUrl?: string

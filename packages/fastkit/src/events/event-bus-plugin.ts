@@ -12,6 +12,14 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Options of the {@link eventBus} plugin: a transport, or a bus built elsewhere.
+ *
+ * @example
+ * ```ts
+ * await app.register(eventBus, { transport: defaultTransport({ databaseUrl, redisUrl }) })
+ * ```
+ */
 export interface EventBusPluginOptions {
   /** How events reach the app's other processes; see {@link defaultTransport}. Default: memory. */
   readonly transport?: EventTransport

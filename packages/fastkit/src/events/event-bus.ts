@@ -5,6 +5,14 @@ import type { EventMessage, EventTransport, TransportEnvelope } from './event-tr
 /** Receives the events of the topics it subscribed to. Must not throw (a throw is reported and skipped). */
 export type EventListener = (message: EventMessage) => void
 
+/**
+ * Options of an {@link EventBus}: its transport, error reporting and batching.
+ *
+ * @example
+ * ```ts
+ * new EventBus({ transport: new RedisTransport({ url: process.env.REDIS_URL }), onError: (e) => log.error(e) })
+ * ```
+ */
 export interface EventBusOptions {
   /** How events reach the app's other processes. Default: a {@link MemoryTransport} (this process only). */
   readonly transport?: EventTransport

@@ -26,6 +26,15 @@ export class MemoryHub {
   }
 }
 
+/**
+ * Options of a {@link MemoryTransport}: the hub it broadcasts on.
+ *
+ * @example
+ * ```ts
+ * const hub = new MemoryHub()
+ * const a = new MemoryTransport({ hub }), b = new MemoryTransport({ hub }) // two "processes" in one test
+ * ```
+ */
 export interface MemoryTransportOptions {
   /** Share one hub between transports that should hear each other. Default: a private hub. */
   readonly hub?: MemoryHub

@@ -1,6 +1,14 @@
 import pg from 'pg'
 import type { EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './event-transport.js'
 
+/**
+ * Options of a {@link PostgresTransport}: the shared server, the channel, reconnection.
+ *
+ * @example
+ * ```ts
+ * new PostgresTransport({ url: process.env.DATABASE_URL!, channel: 'chat_events' })
+ * ```
+ */
 export interface PostgresTransportOptions {
   /** The PostgreSQL server all processes share (`postgres://…`); usually the app's `DATABASE_URL`. */
   readonly url: string

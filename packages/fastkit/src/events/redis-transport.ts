@@ -1,6 +1,14 @@
 import type { Redis, RedisOptions } from 'ioredis'
 import type { EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './event-transport.js'
 
+/**
+ * Options of a {@link RedisTransport}: the server, the channel, extra ioredis options.
+ *
+ * @example
+ * ```ts
+ * new RedisTransport({ url: process.env.REDIS_URL, channel: 'chat:events' })
+ * ```
+ */
 export interface RedisTransportOptions {
   /** `redis://…` (the app's `REDIS_URL`). Default `redis://127.0.0.1:6379`. */
   readonly url?: string

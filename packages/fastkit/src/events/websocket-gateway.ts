@@ -11,6 +11,14 @@ export interface GatewayUser {
   readonly id: string
 }
 
+/**
+ * Options of the {@link websocketGateway} plugin: its path, how a token becomes a user, allowed origins.
+ *
+ * @example
+ * ```ts
+ * await app.register(websocketGateway, { path: '/ws', authenticate: (token) => app.verifyAccessToken(token) })
+ * ```
+ */
 export interface WebSocketGatewayOptions<User extends GatewayUser = GatewayUser> {
   /** The WebSocket route. Default `/ws`. */
   readonly path?: string
@@ -61,7 +69,14 @@ declare module 'fastify' {
   }
 }
 
-/** WebSocket close codes the gateway uses. */
+/**
+ * WebSocket close codes the gateway uses.
+ *
+ * @example
+ * ```ts
+ * socket.addEventListener('close', (event) => { if (event.code === CloseCode.GOING_AWAY) reconnectLater() })
+ * ```
+ */
 export const CloseCode = {
   /** The server is shutting down. */
   GOING_AWAY: 1001,

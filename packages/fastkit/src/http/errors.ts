@@ -10,7 +10,14 @@
  * ```
  */
 
-/** The stable error codes fastkit itself uses. Apps may add their own strings. */
+/**
+ * The stable error codes fastkit itself uses (the `code` of a problem+json body). Apps may add their own strings.
+ *
+ * @example
+ * ```ts
+ * if (problem.code === ErrorCode.VALIDATION_FAILED) showFieldErrors(problem.errors)
+ * ```
+ */
 export const ErrorCode = {
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   BAD_REQUEST: 'BAD_REQUEST',
@@ -36,6 +43,14 @@ export interface FieldIssue {
   readonly message: string
 }
 
+/**
+ * What an {@link HttpError} is made of.
+ *
+ * @example
+ * ```ts
+ * new HttpError({ status: 402, code: 'PAYMENT_REQUIRED', message: 'Upgrade your plan', headers: { link: '</billing>' } })
+ * ```
+ */
 export interface HttpErrorOptions {
   readonly status: number
   readonly code: ErrorCodeName
@@ -47,7 +62,16 @@ export interface HttpErrorOptions {
   readonly headers?: Readonly<Record<string, string>>
 }
 
-/** Base class of every error fastkit renders as a problem+json response. */
+/**
+ * Base class of every error fastkit renders as a problem+json response. Throw it (or a subclass) anywhere
+ * in a request: the response gets its status, code, issues and headers.
+ *
+ * @example
+ * ```ts
+ * throw new HttpError({ status: 402, code: 'PAYMENT_REQUIRED', message: 'Upgrade your plan' })
+ * // 402 application/problem+json { "status": 402, "code": "PAYMENT_REQUIRED", "detail": "Upgrade your plan", … }
+ * ```
+ */
 export class HttpError extends Error {
   readonly status: number
   readonly code: ErrorCodeName
@@ -66,21 +90,42 @@ export class HttpError extends Error {
 
 type Shortcut = { cause?: unknown; headers?: Readonly<Record<string, string>> }
 
-/** 400 with field issues. Thrown for request bodies, queries and params that fail their schema. */
+/**
+ * 400 with field issues. Thrown for request bodies, queries and params that fail their schema.
+ *
+ * @example
+ * ```ts
+ * throw new ValidationError('Invalid period', [{ path: 'body.endsAt', message: 'must be after startsAt' }])
+ * ```
+ */
 export class ValidationError extends HttpError {
   constructor(message: string, issues: readonly FieldIssue[] = [], options: Shortcut = {}) {
     super({ status: 400, code: ErrorCode.VALIDATION_FAILED, message, issues, ...options })
   }
 }
 
-/** 400 for input that is well-formed but unusable (a bad cursor, an unknown reference). */
+/**
+ * 400 for input that is well-formed but unusable (a bad cursor, an unknown reference).
+ *
+ * @example
+ * ```ts
+ * throw new BadRequestError('The cursor belongs to another sort order')
+ * ```
+ */
 export class BadRequestError extends HttpError {
   constructor(message = 'Bad request', options: Shortcut & { issues?: readonly FieldIssue[] } = {}) {
     super({ status: 400, code: ErrorCode.BAD_REQUEST, message, ...options })
   }
 }
 
-/** 401 with `WWW-Authenticate: Bearer`. */
+/**
+ * 401 with `WWW-Authenticate: Bearer`.
+ *
+ * @example
+ * ```ts
+ * if (!user) throw new UnauthorizedError('Invalid username or password')
+ * ```
+ */
 export class UnauthorizedError extends HttpError {
   constructor(message = 'Authentication required', options: Shortcut = {}) {
     super({
@@ -93,28 +138,57 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
-/** 403: the caller may see the resource but not change it. */
+/**
+ * 403: the caller may see the resource but not change it.
+ *
+ * @example
+ * ```ts
+ * if (message.senderId !== this.user.id) throw new ForbiddenError('Only the sender may edit a message')
+ * ```
+ */
 export class ForbiddenError extends HttpError {
   constructor(message = 'Forbidden', options: Shortcut = {}) {
     super({ status: 403, code: ErrorCode.FORBIDDEN, message, ...options })
   }
 }
 
-/** 404: the resource does not exist, or the caller may not know that it does. */
+/**
+ * 404: the resource does not exist, or the caller may not know that it does.
+ *
+ * @example
+ * ```ts
+ * const chat = await this.chats.findById(id)
+ * if (!chat) throw new NotFoundError('Chat not found')
+ * ```
+ */
 export class NotFoundError extends HttpError {
   constructor(message = 'Not found', options: Shortcut = {}) {
     super({ status: 404, code: ErrorCode.NOT_FOUND, message, ...options })
   }
 }
 
-/** 409: the write conflicts with existing state (a unique value already taken). */
+/**
+ * 409: the write conflicts with existing state (a unique value already taken).
+ *
+ * @example
+ * ```ts
+ * if (existing.done) throw new ConflictError('A finished task cannot be renamed')
+ * ```
+ */
 export class ConflictError extends HttpError {
   constructor(message = 'Conflict', options: Shortcut = {}) {
     super({ status: 409, code: ErrorCode.CONFLICT, message, ...options })
   }
 }
 
-/** 429 with `Retry-After` (seconds). */
+/**
+ * 429 with `Retry-After` (seconds).
+ *
+ * @example
+ * ```ts
+ * throw new RateLimitedError(30, 'Too many login attempts') // Retry-After: 30
+ * ```
+ */
 export class RateLimitedError extends HttpError {
   constructor(retryAfterSeconds: number, message = 'Too many requests', options: Shortcut = {}) {
     super({
@@ -127,14 +201,28 @@ export class RateLimitedError extends HttpError {
   }
 }
 
-/** 503: a dependency (the database) is not answering. */
+/**
+ * 503: a dependency (the database) is not answering.
+ *
+ * @example
+ * ```ts
+ * throw new ServiceUnavailableError('The search index is rebuilding', { headers: { 'retry-after': '60' } })
+ * ```
+ */
 export class ServiceUnavailableError extends HttpError {
   constructor(message = 'Service unavailable', options: Shortcut = {}) {
     super({ status: 503, code: ErrorCode.SERVICE_UNAVAILABLE, message, ...options })
   }
 }
 
-/** True for any fastkit {@link HttpError}, including subclasses from another copy of the package. */
+/**
+ * True for any fastkit {@link HttpError}, including subclasses from another copy of the package.
+ *
+ * @example
+ * ```ts
+ * try { await service.create(input) } catch (error) { if (isHttpError(error) && error.status === 409) … }
+ * ```
+ */
 export function isHttpError(error: unknown): error is HttpError {
   return (
     error instanceof HttpError ||

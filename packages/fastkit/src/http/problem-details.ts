@@ -5,7 +5,15 @@ import { z } from 'zod'
 import { mapDatabaseError } from '../db/database-errors.js'
 import { ErrorCode, HttpError, isHttpError, NotFoundError, ValidationError, type FieldIssue } from './errors.js'
 
-/** The RFC 9457 body every error response has. Also used as the error schema in OpenAPI. */
+/**
+ * The RFC 9457 body every error response has. Also used as the error schema in OpenAPI (`BaseRouter`
+ * documents it as every route's `4XX` response).
+ *
+ * @example
+ * ```ts
+ * this.route({ method: 'POST', url: '/import', body: ImportBody, response: ImportResult, responses: { 422: ProblemSchema }, handler })
+ * ```
+ */
 export const ProblemSchema = z
   .object({
     type: z.string(),
@@ -17,6 +25,14 @@ export const ProblemSchema = z
   })
   .meta({ id: 'Problem', description: 'An RFC 9457 problem details object' })
 
+/**
+ * A problem+json body, as a client receives it.
+ *
+ * @example
+ * ```ts
+ * const problem = (await res.json()) as Problem // { type, title, status, detail, code, errors? }
+ * ```
+ */
 export type Problem = z.infer<typeof ProblemSchema>
 
 const STATUS_CODE_NAMES: Record<number, string> = {
@@ -41,6 +57,12 @@ interface ValidationIssueLike {
 /**
  * Formats schema-validation issues as `{ path, message }`, with the request part as the first path
  * segment: `body.memberIds.2`, `querystring.limit`.
+ *
+ * @example
+ * ```ts
+ * formatValidationIssues([{ instancePath: '/memberIds/2', message: 'Invalid UUID' }], 'body')
+ * // [{ path: 'body.memberIds.2', message: 'Invalid UUID' }]
+ * ```
  */
 export function formatValidationIssues(issues: readonly ValidationIssueLike[], context?: string): FieldIssue[] {
   return issues.map((issue) => {
@@ -57,6 +79,11 @@ export function formatValidationIssues(issues: readonly ValidationIssueLike[], c
  * Turns anything thrown into an {@link HttpError}: fastkit errors pass through; schema validation
  * errors, Fastify's own client errors (bad JSON, body too large, unsupported media type) and
  * database constraint violations become 4xx; everything else is a 500 whose internals stay private.
+ *
+ * @example
+ * ```ts
+ * socket.on('message', (raw) => handle(raw).catch((error) => socket.send(JSON.stringify(problemOf(toHttpError(error))))))
+ * ```
  */
 export function toHttpError(error: unknown): HttpError {
   if (isHttpError(error)) return error
@@ -86,7 +113,15 @@ export function toHttpError(error: unknown): HttpError {
   return new HttpError({ status: 500, code: ErrorCode.INTERNAL, message: 'Internal server error', cause: error })
 }
 
-/** Builds the problem+json body of an {@link HttpError}. */
+/**
+ * Builds the problem+json body of an {@link HttpError}.
+ *
+ * @example
+ * ```ts
+ * problemOf(new NotFoundError('Chat not found'))
+ * // { type: 'about:blank', title: 'Not Found', status: 404, detail: 'Chat not found', code: 'NOT_FOUND' }
+ * ```
+ */
 export function problemOf(error: HttpError): Problem {
   return {
     type: 'about:blank',
@@ -98,7 +133,16 @@ export function problemOf(error: HttpError): Problem {
   }
 }
 
-/** Sends `error` as `application/problem+json`. */
+/**
+ * Sends `error` as `application/problem+json`, with its status and headers.
+ *
+ * @example
+ * ```ts
+ * app.addHook('onRequest', async (request, reply) => {
+ *   if (maintenance) return sendProblem(reply, new ServiceUnavailableError('Down for maintenance'))
+ * })
+ * ```
+ */
 export function sendProblem(reply: FastifyReply, error: HttpError): FastifyReply {
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value)
   return reply.code(error.status).type('application/problem+json').serializer(JSON.stringify).send(problemOf(error))
@@ -107,7 +151,12 @@ export function sendProblem(reply: FastifyReply, error: HttpError): FastifyReply
 /**
  * The one place errors become responses: sets the error handler and the not-found handler so every
  * error, fastkit's, Fastify's or the database's, is an RFC 9457 problem with a stable `code`.
- * 5xx errors are logged with their cause; 4xx are logged at `info`.
+ * 5xx errors are logged with their cause; 4xx are logged at `info`. The {@link fastkit} plugin registers it.
+ *
+ * @example
+ * ```ts
+ * await app.register(problemDetails) // only for an app that does not register `fastkit`
+ * ```
  */
 export const problemDetails = fp(
   async function problemDetails(app: FastifyInstance) {

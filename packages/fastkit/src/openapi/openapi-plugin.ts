@@ -4,6 +4,14 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod'
 
+/**
+ * Options of the {@link openapi} plugin: the document's title and version, and where it is served.
+ *
+ * @example
+ * ```ts
+ * await app.register(openapi, { title: 'Tasks API', version: '1.0.0', uiPath: false })
+ * ```
+ */
 export interface OpenApiOptions {
   readonly title: string
   readonly version: string

@@ -1,7 +1,16 @@
 import type { Selectable } from 'kysely'
 
-/** Comparison operators a list filter may use. */
+/**
+ * Comparison operators a list filter may use, in a {@link Filter} and as `?field[op]=value` on a list route.
+ *
+ * @example
+ * ```ts
+ * await tasks.findMany({ where: { title: { contains: 'docs' }, createdAt: { gte: since } } })
+ * // GET /tasks?title[contains]=docs&createdAt[gte]=2026-01-01T00:00:00Z
+ * ```
+ */
 export const FILTER_OPERATORS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'contains', 'ilike', 'isNull'] as const
+/** One of {@link FILTER_OPERATORS}. */
 export type FilterOperator = (typeof FILTER_OPERATORS)[number]
 
 /** Conditions on one field: a value means `eq`; an object combines operators with AND. */

@@ -38,6 +38,18 @@ export interface RouteOptions {
 /** The generated CRUD routes; each can be configured or turned off (`false`). */
 export type CrudRouteName = 'create' | 'list' | 'get' | 'update' | 'replace' | 'delete'
 
+/**
+ * Options of a {@link BaseRouter}: the PATCH schema, auth, tags, what the list allows, and per-route settings.
+ *
+ * @example
+ * ```ts
+ * super(TaskService, '/tasks', TaskCreate, TaskRead, {
+ *   auth: true,
+ *   list: { filter: ['done'], sort: ['createdAt'], defaultSort: ['-createdAt'], maxLimit: 50 },
+ *   routes: { replace: false, delete: { summary: 'Delete a task for good' } },
+ * })
+ * ```
+ */
 export interface BaseRouterOptions<Read extends z.ZodObject, Update extends z.ZodType> {
   /** The PATCH body; default: the create schema with every field optional. */
   readonly update?: Update

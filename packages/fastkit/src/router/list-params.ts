@@ -57,7 +57,17 @@ function coerce(kind: FieldKind, raw: string): unknown {
   }
 }
 
-/** The querystring schema of a list route: paging, sorting, and one optional key per filter. */
+/**
+ * The querystring schema of a list route: paging, sorting, and one optional key per filter. `BaseRouter`
+ * uses it for `GET /`; use it for a list route of your own.
+ *
+ * @example
+ * ```ts
+ * const options = { filter: ['done'], sort: ['createdAt'] } satisfies ListOptions
+ * this.route({ method: 'GET', url: '/mine', query: listQuerySchema(TaskRead, options), response: TaskPage,
+ *   handler: ({ service, query }) => service.mine(parseListQuery(query, TaskRead, options)) })
+ * ```
+ */
 export function listQuerySchema(read: z.ZodObject, options: ListOptions): z.ZodObject {
   const maxLimit = options.maxLimit ?? 100
   const shape: Record<string, z.ZodType> = {
@@ -98,6 +108,12 @@ export function listQuerySchema(read: z.ZodObject, options: ListOptions): z.ZodO
  * Turns a list route's raw querystring into a typed {@link ListQuery}, refusing (400, with every
  * problem listed) unknown parameters, fields that are not allow-listed, unknown operators and values
  * that do not fit the field's schema.
+ *
+ * @example
+ * ```ts
+ * parseListQuery({ done: 'false', sort: '-createdAt', limit: '20' }, TaskRead, { filter: ['done'], sort: ['createdAt'] })
+ * // { where: { done: { eq: false } }, sort: ['-createdAt'], limit: 20, cursor: null, count: false, notNull: [...] }
+ * ```
  */
 export function parseListQuery(raw: Record<string, unknown>, read: z.ZodObject, options: ListOptions): ListQuery<any> {
   const issues: FieldIssue[] = []

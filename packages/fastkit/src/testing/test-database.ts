@@ -14,14 +14,26 @@ export interface TestDatabase<DB> {
   destroy(): Promise<void>
 }
 
-/** The server used for the PostgreSQL half of the matrix; unset means PGlite only. */
+/**
+ * The server used for the PostgreSQL half of the matrix (`TEST_DATABASE_URL`); unset means PGlite only.
+ *
+ * @example
+ * ```ts
+ * if (!testServerUrl()) console.warn('PostgreSQL half of the matrix skipped: TEST_DATABASE_URL is not set')
+ * ```
+ */
 export function testServerUrl(): string | undefined {
   return process.env.TEST_DATABASE_URL || undefined
 }
 
 /**
  * The database kinds to test against: `DIALECTS=postgres,pglite` narrows the matrix. Without
- * `TEST_DATABASE_URL` only PGlite runs (the test run says so at start).
+ * `TEST_DATABASE_URL` only PGlite runs.
+ *
+ * @example
+ * ```ts
+ * describe.each(dialectsUnderTest())('tasks on %s', (kind) => { … })
+ * ```
  */
 export function dialectsUnderTest(): DatabaseKind[] {
   const wanted = (process.env.DIALECTS ?? 'postgres,pglite').split(',').map((s) => s.trim()).filter(Boolean)

@@ -33,7 +33,16 @@ export type UnitOfWorkState = 'open' | 'committed' | 'rolledBack'
 
 type Callback = () => unknown
 
-/** Thrown when a statement is issued through a unit that has already committed or rolled back. */
+/**
+ * Thrown when a statement is issued through a unit that has already committed or rolled back, e.g.
+ * by work that outlived its request.
+ *
+ * @example
+ * ```ts
+ * await uow.commit()
+ * await uow.db.selectFrom('tasks').selectAll().execute() // rejects with UnitOfWorkClosedError
+ * ```
+ */
 export class UnitOfWorkClosedError extends Error {
   constructor(state: UnitOfWorkState) {
     super(`This unit of work has already ${state === 'committed' ? 'committed' : 'rolled back'}; start a new one`)
