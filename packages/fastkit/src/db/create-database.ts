@@ -6,6 +6,11 @@ import { PGliteDialect } from './pglite-dialect.js'
  * Connection-pool settings. Every default is finite, so a stuck request or a lost server can never hold
  * a connection, or a caller, forever. They apply to PostgreSQL only: PGlite has one in-process session
  * and, compiled to WebAssembly, cannot enforce server-side timeouts.
+ *
+ * @example
+ * ```ts
+ * createDatabase<DB>({ url, pool: { max: 20, statementTimeoutMillis: 10_000, applicationName: 'tasks-api' } })
+ * ```
  */
 export interface PoolOptions {
   /** Most connections open at once. Default 10. */
@@ -45,7 +50,14 @@ export interface DatabaseOptions {
   readonly log?: LogConfig
 }
 
-/** The kind of database behind a {@link DatabaseOptions.url}. */
+/**
+ * The kind of database behind a {@link DatabaseOptions.url}.
+ *
+ * @example
+ * ```ts
+ * const kind: DatabaseKind = databaseKind(process.env.DATABASE_URL ?? 'memory://')
+ * ```
+ */
 export type DatabaseKind = 'postgres' | 'pglite'
 
 /**

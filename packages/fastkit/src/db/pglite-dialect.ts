@@ -16,7 +16,15 @@ import {
 } from 'kysely'
 import { Mutex } from './mutex.js'
 
-/** Where an embedded database keeps its data: a directory, or `memory://` for a throwaway one. */
+/**
+ * Where an embedded database keeps its data: a directory, or `memory://` for a throwaway one.
+ *
+ * @example
+ * ```ts
+ * new PGliteDialect({ dataDir: './data' })
+ * new PGliteDialect({ pglite: await PGlite.create() })
+ * ```
+ */
 export interface PGliteDialectConfig {
   /** A directory (created if missing), `memory://`, or an already created PGlite instance. */
   readonly dataDir?: string

@@ -2,7 +2,14 @@ import 'reflect-metadata'
 import { instanceCachingFactory, instancePerContainerCachingFactory, type DependencyContainer } from 'tsyringe'
 import type { InjectionKey, Resolved } from './token.js'
 
-/** The keys a class lists in `static inject`, one per constructor parameter, in order. */
+/**
+ * The keys a class lists in `static inject`, one per constructor parameter, in order.
+ *
+ * @example
+ * ```ts
+ * const deps: Dependencies<typeof TaskService> = [TaskRepository, Logger] // checked against the constructor
+ * ```
+ */
 export type Dependencies<C extends abstract new (...args: any) => any> = KeysOf<ConstructorParameters<C>>
 
 /**
@@ -36,7 +43,14 @@ export type InjectList<C extends abstract new (...args: any) => any> = [] extend
   ? { readonly inject?: Dependencies<C> }
   : { readonly inject: Dependencies<C> }
 
-/** When one instance is made: once per request container (default) or once per app. */
+/**
+ * When one instance is made: once per request container (default) or once per app.
+ *
+ * @example
+ * ```ts
+ * provide(app.container, PriceCache, { lifetime: 'singleton' })
+ * ```
+ */
 export type Lifetime = 'request' | 'singleton'
 
 const registered = new WeakMap<DependencyContainer, WeakSet<object>>()

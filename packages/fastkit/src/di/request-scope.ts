@@ -18,7 +18,14 @@ declare module 'fastify' {
   }
 }
 
-/** Options of {@link requestScope}: the database each request's unit of work runs on, and the root container. */
+/**
+ * Options of {@link requestScope}: the database each request's unit of work runs on, and the root container.
+ *
+ * @example
+ * ```ts
+ * await app.register(requestScope, { db, container: app.container })
+ * ```
+ */
 export interface RequestScopeOptions {
   readonly db: Kysely<any>
   readonly container: DependencyContainer

@@ -27,8 +27,23 @@ export function token<T>(name: string): Token<T> {
   return Symbol(name) as Token<T>
 }
 
-/** Anything fastkit can resolve: a class, or a {@link Token}. */
+/**
+ * Anything fastkit can resolve: a class, or a {@link Token}.
+ *
+ * @example
+ * ```ts
+ * const keys: InjectionKey<unknown>[] = [TaskRepository, Config]
+ * ```
+ */
 export type InjectionKey<T> = Token<T> | (abstract new (...args: any[]) => T)
 
-/** The type an {@link InjectionKey} resolves to. */
+/**
+ * The type an {@link InjectionKey} resolves to.
+ *
+ * @example
+ * ```ts
+ * type C = Resolved<typeof Config>        // AppConfig
+ * type R = Resolved<typeof TaskRepository> // TaskRepository
+ * ```
+ */
 export type Resolved<K> = K extends Token<infer T> ? T : K extends abstract new (...args: any[]) => infer T ? T : never

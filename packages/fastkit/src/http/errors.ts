@@ -33,10 +33,24 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
 } as const
 
-/** A code fastkit knows, or any app-defined string. */
+/**
+ * A code fastkit knows, or any app-defined string.
+ *
+ * @example
+ * ```ts
+ * const code: ErrorCodeName = 'PAYMENT_REQUIRED' // or ErrorCode.NOT_FOUND
+ * ```
+ */
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode] | (string & {})
 
-/** One problem with one input field, as in `errors: [{ path, message }]` of a problem+json body. */
+/**
+ * One problem with one input field, as in `errors: [{ path, message }]` of a problem+json body.
+ *
+ * @example
+ * ```ts
+ * const issue: FieldIssue = { path: 'body.memberIds.2', message: 'Invalid UUID' }
+ * ```
+ */
 export interface FieldIssue {
   /** Dotted path of the field, e.g. `body.memberIds.2`. */
   readonly path: string

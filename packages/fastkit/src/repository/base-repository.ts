@@ -6,15 +6,35 @@ import type { Filter, ListQuery, Page, RowOf, SortKey } from './list-query.js'
 /**
  * A row-visibility rule: a WHERE condition added to every read, update and delete of a repository
  * call (e.g. "only chats the caller is a member of"). Services supply it; see `BaseService.scope`.
+ *
+ * @example
+ * ```ts
+ * const mine: Scope<DB, 'tasks'> = (eb) => eb('tasks.ownerId', '=', userId)
+ * await tasks.findMany({}, { scope: mine })
+ * ```
  */
 export type Scope<DB, TB extends keyof DB> = (eb: ExpressionBuilder<DB, TB>) => Expression<SqlBool>
 
-/** Options every scoped repository call takes. */
+/**
+ * Options every scoped repository call takes.
+ *
+ * @example
+ * ```ts
+ * await tasks.update(id, { done: true }, { scope: (eb) => eb('tasks.ownerId', '=', userId) })
+ * ```
+ */
 export interface ScopeOptions<DB, TB extends keyof DB> {
   readonly scope?: Scope<DB, TB> | undefined
 }
 
-/** The id type of a row: the type of its `id` column. */
+/**
+ * The id type of a row: the type of its `id` column.
+ *
+ * @example
+ * ```ts
+ * type TaskId = IdOf<RowOf<DB, 'tasks'>> // string
+ * ```
+ */
 export type IdOf<Row> = Row extends { id: infer I } ? I : never
 
 const DEFAULT_LIMIT = 50

@@ -10,10 +10,24 @@ import type { Selectable } from 'kysely'
  * ```
  */
 export const FILTER_OPERATORS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'contains', 'ilike', 'isNull'] as const
-/** One of {@link FILTER_OPERATORS}. */
+/**
+ * One of {@link FILTER_OPERATORS}.
+ *
+ * @example
+ * ```ts
+ * const op: FilterOperator = 'gte'
+ * ```
+ */
 export type FilterOperator = (typeof FILTER_OPERATORS)[number]
 
-/** Conditions on one field: a value means `eq`; an object combines operators with AND. */
+/**
+ * Conditions on one field: a value means `eq`; an object combines operators with AND.
+ *
+ * @example
+ * ```ts
+ * const recent: FieldFilter<Date> = { gte: lastWeek, lt: today }
+ * ```
+ */
 export type FieldFilter<V> =
   | V
   | {
@@ -31,13 +45,35 @@ export type FieldFilter<V> =
       readonly isNull?: boolean
     }
 
-/** A filter over a row type: only the row's own fields, each with its own value type. */
+/**
+ * A filter over a row type: only the row's own fields, each with its own value type.
+ *
+ * @example
+ * ```ts
+ * const open: Filter<Task> = { done: false, title: { contains: 'docs' } }
+ * ```
+ */
 export type Filter<Row> = { readonly [K in keyof Row]?: FieldFilter<NonNullable<Row[K]>> }
 
-/** A sort key: `field` (ascending) or `-field` (descending). The id always breaks ties. */
+/**
+ * A sort key: `field` (ascending) or `-field` (descending). The id always breaks ties.
+ *
+ * @example
+ * ```ts
+ * const newestFirst: SortKey<Task>[] = ['-createdAt']
+ * ```
+ */
 export type SortKey<Row> = Extract<keyof Row, string> | `-${Extract<keyof Row, string>}`
 
-/** One page of a list: keyset-paginated, with an opaque cursor for the next page. */
+/**
+ * One page of a list: keyset-paginated, with an opaque cursor for the next page.
+ *
+ * @example
+ * ```ts
+ * let page: Page<Task> = await tasks.findMany({ limit: 100 })
+ * while (page.nextCursor) page = await tasks.findMany({ limit: 100, cursor: page.nextCursor })
+ * ```
+ */
 export interface Page<T> {
   readonly items: T[]
   /** Pass as `cursor` to get the next page; `null` on the last page. */
@@ -46,7 +82,14 @@ export interface Page<T> {
   readonly total?: number
 }
 
-/** What `findMany` takes. */
+/**
+ * What `findMany` takes.
+ *
+ * @example
+ * ```ts
+ * await tasks.findMany({ where: { done: false }, sort: ['-createdAt'], limit: 20, count: true })
+ * ```
+ */
 export interface ListQuery<Row> {
   readonly where?: Filter<Row>
   /** Sort keys; default: by id ascending. */
@@ -66,5 +109,12 @@ export interface ListQuery<Row> {
   readonly notNull?: readonly string[]
 }
 
-/** The row type of a table of a Kysely `DB` interface. */
+/**
+ * The row type of a table of a Kysely `DB` interface.
+ *
+ * @example
+ * ```ts
+ * type Task = RowOf<DB, 'tasks'> // { id: string; title: string; done: boolean; createdAt: Date }
+ * ```
+ */
 export type RowOf<DB, TB extends keyof DB> = Selectable<DB[TB]>

@@ -14,10 +14,24 @@ import type { BaseService } from '../service/base-service.js'
 import type { UnitOfWorkOptions } from '../uow/unit-of-work.js'
 import { listQuerySchema, parseListQuery, type ListOptions } from './list-params.js'
 
-/** A service class the router can construct per request (see `provide`). */
+/**
+ * A service class the router can construct per request (see `provide`).
+ *
+ * @example
+ * ```ts
+ * const service: ServiceClass<TaskService> = TaskService
+ * ```
+ */
 export type ServiceClass<S> = (new (...args: any[]) => S) & { readonly inject?: Dependencies<new (...args: any[]) => S> }
 
-/** Route facts shared by generated and custom routes. */
+/**
+ * Route facts shared by generated and custom routes.
+ *
+ * @example
+ * ```ts
+ * const options: RouteOptions = { auth: true, status: 202, summary: 'Queue an export', uow: { readOnly: true } }
+ * ```
+ */
 export interface RouteOptions {
   /** Require a valid bearer token (needs fastkit's auth plugin). Defaults to the router's `auth`. */
   readonly auth?: boolean
@@ -35,7 +49,14 @@ export interface RouteOptions {
   readonly hide?: boolean
 }
 
-/** The generated CRUD routes; each can be configured or turned off (`false`). */
+/**
+ * The generated CRUD routes; each can be configured or turned off (`false`).
+ *
+ * @example
+ * ```ts
+ * const off: Partial<Record<CrudRouteName, false>> = { replace: false, delete: false }
+ * ```
+ */
 export type CrudRouteName = 'create' | 'list' | 'get' | 'update' | 'replace' | 'delete'
 
 /**
@@ -65,7 +86,14 @@ export interface BaseRouterOptions<Read extends z.ZodObject, Update extends z.Zo
 
 type Output<S> = S extends z.ZodType ? z.output<S> : undefined
 
-/** What a custom route's handler receives: validated input and the request's service. */
+/**
+ * What a custom route's handler receives: validated input and the request's service.
+ *
+ * @example
+ * ```ts
+ * handler: async ({ service, params, body, request }) => service.rename(params.id, body.title, request.ip)
+ * ```
+ */
 export interface RouteContext<S, Body, Query, Params> {
   readonly request: FastifyRequest
   readonly reply: FastifyReply
@@ -76,7 +104,17 @@ export interface RouteContext<S, Body, Query, Params> {
   readonly params: Output<Params>
 }
 
-/** A custom route: its schemas type its handler's input and output. */
+/**
+ * A custom route: its schemas type its handler's input and output.
+ *
+ * @example
+ * ```ts
+ * this.route({
+ *   method: 'POST', url: '/:id/done', params: z.object({ id: z.uuid() }), response: TaskRead,
+ *   handler: ({ service, params }) => service.update(params.id, { done: true }),
+ * })
+ * ```
+ */
 export interface RouteDefinition<S, Body extends z.ZodType | undefined, Query extends z.ZodType | undefined, Params extends z.ZodType | undefined, Response extends z.ZodType | undefined>
   extends RouteOptions {
   readonly method: HTTPMethods | HTTPMethods[]

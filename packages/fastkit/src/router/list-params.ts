@@ -2,7 +2,14 @@ import { z } from 'zod'
 import { ValidationError, type FieldIssue } from '../http/errors.js'
 import { FILTER_OPERATORS, type FilterOperator, type ListQuery } from '../repository/list-query.js'
 
-/** How a list route may be queried. Fields not listed here are refused with 400, never ignored. */
+/**
+ * How a list route may be queried. Fields not listed here are refused with 400, never ignored.
+ *
+ * @example
+ * ```ts
+ * const list: ListOptions<'done' | 'createdAt'> = { filter: ['done'], sort: ['createdAt'], defaultSort: ['-createdAt'], maxLimit: 50 }
+ * ```
+ */
 export interface ListOptions<Field extends string = string> {
   /** Fields clients may filter on, as `?field=value` or `?field[op]=value`. */
   readonly filter?: readonly Field[]

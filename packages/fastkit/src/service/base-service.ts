@@ -6,11 +6,32 @@ import type { ListQuery, Page } from '../repository/list-query.js'
 /** The `DB` and table of a repository type. */
 type DbOf<R> = R extends BaseRepository<infer DB, any> ? DB : never
 type TableOf<R> = R extends BaseRepository<any, infer TB> ? TB : never
-/** The row type a repository returns. */
+/**
+ * The row type a repository returns.
+ *
+ * @example
+ * ```ts
+ * type Task = RepositoryRow<TaskRepository>
+ * ```
+ */
 export type RepositoryRow<R> = R extends BaseRepository<infer DB, infer TB> ? Selectable<DB[TB]> : never
-/** The insert type of a repository's table. */
+/**
+ * The insert type of a repository's table.
+ *
+ * @example
+ * ```ts
+ * const values: RepositoryInsert<TaskRepository> = { title: 'write the docs' } // id, done, createdAt have defaults
+ * ```
+ */
 export type RepositoryInsert<R> = R extends BaseRepository<infer DB, infer TB> ? Insertable<DB[TB]> : never
-/** The update type of a repository's table. */
+/**
+ * The update type of a repository's table.
+ *
+ * @example
+ * ```ts
+ * const patch: RepositoryUpdate<TaskRepository> = { done: true }
+ * ```
+ */
 export type RepositoryUpdate<R> = R extends BaseRepository<infer DB, infer TB> ? Updateable<DB[TB]> : never
 
 /**

@@ -4,7 +4,16 @@ import type { Kysely } from 'kysely'
 import { createDatabase, type DatabaseKind, type DatabaseOptions } from '../db/create-database.js'
 import { migrateToLatest, type MigrateOptions } from '../db/migrations.js'
 
-/** A throwaway database for one test file. */
+/**
+ * A throwaway database for one test file.
+ *
+ * @example
+ * ```ts
+ * const t: TestDatabase<DB> = await createTestDatabase<DB>('pglite', { migrations: { folder } })
+ * await t.db.selectFrom('tasks').selectAll().execute()
+ * await t.destroy()
+ * ```
+ */
 export interface TestDatabase<DB> {
   readonly kind: DatabaseKind
   /** A URL `createDatabase` accepts, pointing at this database (for a server process under test). */

@@ -14,7 +14,15 @@ import {
   type RootOperationNode,
 } from 'kysely'
 
-/** How a unit of work runs its transaction. Set per unit, or per route through `BaseRouter`. */
+/**
+ * How a unit of work runs its transaction. Set per unit, or per route through `BaseRouter`.
+ *
+ * @example
+ * ```ts
+ * await UnitOfWork.run(db, (uow) => report(uow), { isolationLevel: 'repeatable read', readOnly: true })
+ * super(TaskService, '/tasks', TaskCreate, TaskRead, { routes: { list: { uow: { readOnly: true } } } })
+ * ```
+ */
 export interface UnitOfWorkOptions {
   /**
    * `read committed` (PostgreSQL's default) lets a unit read outside a transaction until its first
@@ -28,7 +36,14 @@ export interface UnitOfWorkOptions {
   readonly onCallbackError?: (error: unknown) => void
 }
 
-/** Where a unit of work stands. Only an `open` unit runs statements. */
+/**
+ * Where a unit of work stands. Only an `open` unit runs statements.
+ *
+ * @example
+ * ```ts
+ * if (request.uow.state === 'open') request.uow.afterCommit(() => audit(request.id))
+ * ```
+ */
 export type UnitOfWorkState = 'open' | 'committed' | 'rolledBack'
 
 type Callback = () => unknown
