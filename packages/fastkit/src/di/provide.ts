@@ -103,12 +103,14 @@ function resolveDependency(c: DependencyContainer, ctor: Function, dep: Injectio
     return c.resolve(dep as never)
   } catch (error) {
     const name = typeof dep === 'function' ? dep.name : dep.toString()
-    throw new Error(
-      `Cannot build ${ctor.name}: its dependency #${index + 1} (${name}) is not registered in this container. ` +
-        `Register it with provide(app.container, …) or container.register(…); request-scoped keys such as ` +
-        `UnitOfWork exist only in request.container. Cause: ${(error as Error).message}`,
-      { cause: error },
-    )
+    const reason = (error as Error).message
+    const hint =
+      /unregistered dependency|TypeInfo not known/.test(reason) && !reason.includes('Register it')
+        ? ' Register it with provide(app.container, …) or container.register(…); request-scoped keys such as UnitOfWork exist only in request.container.'
+        : ''
+    throw new Error(`Cannot build ${ctor.name}: its dependency #${index + 1} (${name}) could not be resolved: ${reason}${hint}`, {
+      cause: error,
+    })
   }
 }
 
