@@ -18,7 +18,8 @@ export const LoginBody = z.object({
 })
 
 export const RefreshBody = z.object({ refresh_token: z.string().min(1).max(512) })
-export const LogoutBody = z.object({ refresh_token: z.string().min(1).max(512).optional() }).default({})
+/** Optional as a whole: a logout with no body at all (which Fastify hands over as `null`) ends every login. */
+export const LogoutBody = z.preprocess((body) => body ?? {}, z.object({ refresh_token: z.string().min(1).max(512).optional() }))
 
 export const TokenResponse = z
   .object({
