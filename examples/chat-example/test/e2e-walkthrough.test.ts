@@ -30,7 +30,7 @@ interface Server {
 
 /** Starts the chat exactly as `pnpm start` does (tsx on src/main.ts), with no database configured. */
 async function startServer(port: number, dataDir: string): Promise<Server> {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
   delete env.DATABASE_URL
   delete env.JWT_SECRET
   delete env.REDIS_URL
