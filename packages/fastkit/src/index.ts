@@ -18,7 +18,7 @@ export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfW
 
 // dependency injection
 export { token, type Token, type InjectionKey, type Resolved } from './di/token.js'
-export { provide, resolve, type Dependencies, type Injectable, type Lifetime } from './di/provide.js'
+export { disposeContainer, provide, resolve, type Dependencies, type Injectable, type Lifetime } from './di/provide.js'
 export { Database, Logger } from './di/tokens.js'
 export { requestScope, type RequestScopeOptions } from './di/request-scope.js'
 
@@ -74,7 +74,7 @@ export { userTopic } from './events/user-topic.js'
 export type { EventMessage, EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './events/event-transport.js'
 export { MemoryHub, MemoryTransport, type MemoryTransportOptions } from './events/memory-transport.js'
 export { PostgresTransport, type PostgresTransportOptions } from './events/postgres-transport.js'
-export { RedisTransport, type RedisTransportOptions } from './events/redis-transport.js'
+export { RedisTransport, type RedisClientOptions, type RedisConnection, type RedisTransportOptions } from './events/redis-transport.js'
 export { defaultTransport, type DefaultTransportOptions } from './events/default-transport.js'
 export { CloseCode, websocketGateway, type GatewayUser, type WebSocketGateway, type WebSocketGatewayOptions } from './events/websocket-gateway.js'
 

@@ -177,6 +177,14 @@ describe.each(dialectsUnderTest())('BaseRouter CRUD over HTTP on %s', (kind) => 
     expect(res.json().code).toBe('BAD_REQUEST')
   })
 
+  test('a forged cursor with a NULL id is a 400, not the first page', async () => {
+    await seed(3)
+    const forged = Buffer.from(JSON.stringify(['-createdAt,-id', [null, null]])).toString('base64url')
+    const res = await app.inject(`/items?sort=-createdAt&cursor=${forged}`)
+    expect(res.statusCode).toBe(400)
+    expect(res.json().code).toBe('BAD_REQUEST')
+  })
+
   test('a tampered cursor value is a 400, not a database error', async () => {
     const forged = Buffer.from(JSON.stringify(['createdAt,id', ['not a time', 'not a uuid']])).toString('base64url')
     const res = await app.inject(`/items?sort=createdAt&cursor=${forged}`)

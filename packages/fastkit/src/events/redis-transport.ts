@@ -1,5 +1,20 @@
-import type { Redis, RedisOptions } from 'ioredis'
 import type { EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './event-transport.js'
+
+/**
+ * Options passed through to ioredis (`tls`, `connectTimeout`, `connectionName`, …). Typed loosely on
+ * purpose: ioredis is an optional peer, so fastkit's published types must not need its types.
+ */
+export type RedisClientOptions = Readonly<Record<string, unknown>>
+
+/** The part of an ioredis client the transport uses. */
+export interface RedisConnection {
+  on(event: string, listener: (...args: any[]) => void): unknown
+  connect(): Promise<void>
+  subscribe(channel: string): Promise<unknown>
+  publish(channel: string, message: string): Promise<number>
+  quit(): Promise<unknown>
+  disconnect(): void
+}
 
 /**
  * Options of a {@link RedisTransport}: the server, the channel, extra ioredis options.
@@ -15,7 +30,7 @@ export interface RedisTransportOptions {
   /** The pub/sub channel. Default `fastkit:events`. */
   readonly channel?: string
   /** Extra ioredis options for both connections (TLS, timeouts, a `connectionName`). */
-  readonly redis?: RedisOptions
+  readonly redis?: RedisClientOptions
 }
 
 /**
@@ -34,9 +49,9 @@ export class RedisTransport implements EventTransport {
   readonly name = 'redis'
   readonly #url: string
   readonly #channel: string
-  readonly #options: RedisOptions
-  #publisher: Redis | undefined
-  #subscriber: Redis | undefined
+  readonly #options: RedisClientOptions
+  #publisher: RedisConnection | undefined
+  #subscriber: RedisConnection | undefined
 
   constructor(options: RedisTransportOptions = {}) {
     this.#url = options.url ?? 'redis://127.0.0.1:6379'
@@ -45,15 +60,15 @@ export class RedisTransport implements EventTransport {
   }
 
   /** The subscribing connection (e.g. to find it in `CLIENT LIST`); `undefined` before start. */
-  get subscriber(): Redis | undefined {
+  get subscriber(): RedisConnection | undefined {
     return this.#subscriber
   }
 
   async start({ receive, onError }: TransportStartArgs): Promise<void> {
     const { Redis } = await import('ioredis')
-    const options: RedisOptions = { lazyConnect: true, ...this.#options }
-    const publisher = new Redis(this.#url, options)
-    const subscriber = new Redis(this.#url, options)
+    const options = { lazyConnect: true, ...this.#options }
+    const publisher: RedisConnection = new Redis(this.#url, options)
+    const subscriber: RedisConnection = new Redis(this.#url, options)
     this.#publisher = publisher
     this.#subscriber = subscriber
     // Without a listener, ioredis would print every connection error; report them once each instead.

@@ -106,7 +106,8 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     const limit = query.limit ?? DEFAULT_LIMIT
     const keys = this.#sortKeys(query.sort)
     const sortId = keys.map((k) => `${k.desc ? '-' : ''}${k.field}`).join(',')
-    const cursor = query.cursor ? decodeCursor(query.cursor, sortId, keys.length) : undefined
+    const notNull = new Set(['id', ...(query.notNull ?? [])])
+    const cursor = query.cursor ? decodeCursor(query.cursor, sortId, keys.length, (i) => notNull.has(keys[i]!.field)) : undefined
 
     let select = this.#anyDb
       .selectFrom(this.#tableName)
@@ -114,7 +115,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
       .select(keys.map((k, i) => sql<string | null>`${sql.ref(this.#col(k.field))}::text`.as(`fkcursor${i}`)))
       .where((eb) => {
         const parts = [this.#conditions(eb, query.where ?? {}, options.scope)]
-        if (cursor) parts.push(this.#after(eb, keys, cursor.values, new Set(['id', ...(query.notNull ?? [])])))
+        if (cursor) parts.push(this.#after(eb, keys, cursor.values, notNull))
         return eb.and(parts)
       })
     for (const k of keys) select = select.orderBy(this.#col(k.field), k.desc ? 'desc' : 'asc')

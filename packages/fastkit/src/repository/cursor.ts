@@ -13,8 +13,11 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.sort, cursor.values]), 'utf8').toString('base64url')
 }
 
-/** Decodes a cursor made for `sort`; anything else is a 400 (`BAD_REQUEST`), never a 500. */
-export function decodeCursor(raw: string, sort: string, keyCount: number): Cursor {
+/**
+ * Decodes a cursor made for `sort`; anything else is a 400 (`BAD_REQUEST`), never a 500. A NULL for a
+ * key that `isNotNull` says can never be NULL (the id, at least) marks a forged cursor.
+ */
+export function decodeCursor(raw: string, sort: string, keyCount: number, isNotNull: (index: number) => boolean = () => false): Cursor {
   const invalid = () =>
     new BadRequestError('Invalid cursor: pass the nextCursor of the previous page unchanged, with the same sort', {
       issues: [{ path: 'cursor', message: 'is not a cursor of this list' }],
@@ -32,7 +35,7 @@ export function decodeCursor(raw: string, sort: string, keyCount: number): Curso
     parsed[0] !== sort ||
     !Array.isArray(parsed[1]) ||
     parsed[1].length !== keyCount ||
-    !parsed[1].every((v: unknown) => v === null || typeof v === 'string')
+    !parsed[1].every((v: unknown, i: number) => (v === null ? !isNotNull(i) : typeof v === 'string'))
   ) {
     throw invalid()
   }
