@@ -14,16 +14,16 @@ export class UserRepository extends BaseRepository<DB, 'users'> {
       .executeTakeFirst()
   }
 
-  /** A page of users whose name starts with `prefix` (case-insensitive), by username. */
+  /**
+   * A page of users whose name starts with `prefix` (case-insensitive), by username. The prefix test
+   * is `lower(username) LIKE 'prefix%'`, which the `users_username_lower` index serves.
+   */
   search(prefix: string, limit: number, cursor?: string): Promise<Page<User>> {
     const pattern = `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    return this.findMany({
-      where: prefix ? { username: { ilike: pattern } } : {},
-      sort: ['username'],
-      limit,
-      cursor: cursor ?? null,
-      notNull: ['username'],
-    })
+    return this.findMany(
+      { sort: ['username'], limit, cursor: cursor ?? null, notNull: ['username'] },
+      { scope: prefix ? (eb) => eb(sql<string>`lower(${eb.ref('users.username')})`, 'like', pattern) : undefined },
+    )
   }
 
   /** The ids among `ids` that belong to no user. */
