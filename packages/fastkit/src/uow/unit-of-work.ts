@@ -147,7 +147,11 @@ export class UnitOfWork<DB = any> {
     this.#options = { ...this.#options, ...options }
   }
 
-  /** Registers `fn` to run after a successful commit (never after a rollback). */
+  /**
+   * Registers `fn` to run after a successful commit (never after a rollback). Callbacks start in
+   * registration order, and those of this process's units start in the order their COMMITs were
+   * sent (see `#commit`); async ones then run concurrently, and a failure is reported, not rethrown.
+   */
   afterCommit(fn: Callback): void {
     this.#assertOpen()
     this.#callbacks[this.#callbacks.length - 1]!.push(fn)
@@ -185,17 +189,30 @@ export class UnitOfWork<DB = any> {
 
   async #commit(): Promise<void> {
     const trx = this.#trx
-    if (trx) {
-      try {
-        await (await trx).commit().execute()
-      } catch (error) {
-        this.#state = 'rolledBack'
-        await this.#releaseAfterFailure(trx)
-        throw error
+    // Callbacks (events) must follow commit order. A unit that waited for this one's lock sends its
+    // COMMIT after this one's COMMIT ran, but its answer can come back first (this one's backend may
+    // be descheduled between releasing its locks and replying). So units with callbacks take turns
+    // in the order they reach this point, per database: this one's callbacks start after the
+    // previous unit's commit settled and its callbacks started.
+    const turn = this.#callbacks.some((list) => list.length > 0) ? takeTurn(this.#root) : undefined
+    try {
+      if (trx) {
+        try {
+          await (await trx).commit().execute()
+        } catch (error) {
+          this.#state = 'rolledBack'
+          await this.#releaseAfterFailure(trx)
+          throw error
+        }
       }
+      this.#state = 'committed'
+      await turn?.previous
+      const running = this.#runCallbacks()
+      turn?.done()
+      await running
+    } finally {
+      turn?.done()
     }
-    this.#state = 'committed'
-    await this.#runCallbacks()
   }
 
   /**
@@ -229,16 +246,21 @@ export class UnitOfWork<DB = any> {
     }
   }
 
-  async #runCallbacks(): Promise<void> {
+  /** Starts every callback now, in order (their synchronous parts run before this returns). */
+  #runCallbacks(): Promise<unknown> {
     const callbacks = this.#callbacks.flat()
     this.#callbacks.length = 0
-    for (const callback of callbacks) {
-      try {
-        await callback()
-      } catch (error) {
-        ;(this.#options.onCallbackError ?? ((e) => console.error('fastkit: after-commit callback failed', e)))(error)
-      }
-    }
+    const report = (error: unknown) => (this.#options.onCallbackError ?? ((e) => console.error('fastkit: after-commit callback failed', e)))(error)
+    return Promise.all(
+      callbacks.map((callback) => {
+        try {
+          return Promise.resolve(callback()).catch(report)
+        } catch (error) {
+          report(error)
+          return undefined
+        }
+      }),
+    )
   }
 
   #assertOpen(): void {
@@ -306,6 +328,18 @@ export class UnitOfWork<DB = any> {
       executor: this.#root.getExecutor().withConnectionProvider(provider),
     })
   }
+}
+
+/** Per root database, the turn of the last unit that committed with callbacks (see `#commit`). */
+const lastTurn = new WeakMap<object, Promise<void>>()
+
+/** Queues a unit's after-commit callbacks behind those of the units that reached their commit before it. */
+function takeTurn(root: object): { previous: Promise<void> | undefined; done: () => void } {
+  const previous = lastTurn.get(root)
+  let done!: () => void
+  const turn = new Promise<void>((resolve) => (done = resolve))
+  lastTurn.set(root, turn)
+  return { previous, done }
 }
 
 /** A SELECT with no locking clause and no CTE (which might write) needs no transaction. */
