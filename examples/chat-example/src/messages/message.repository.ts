@@ -1,8 +1,26 @@
+import { sql, type Insertable, type Kysely } from 'kysely'
 import { BaseRepository, type Page } from 'fastkit'
-import type { DB, Message } from '../db/schema.js'
+import type { DB, Message, MessagesTable } from '../db/schema.js'
 
 export class MessageRepository extends BaseRepository<DB, 'messages'> {
   readonly table = 'messages'
+
+  /**
+   * Inserts a message stamped later than every earlier message of its chat, so that `created_at`
+   * orders a chat's messages as they committed (callers hold the chat's row lock, see
+   * `ChatRepository.lockForMember`). `clock_timestamp()` alone does not do it: PGlite's clock ticks
+   * in milliseconds, and two posts in one millisecond would tie, sort by id, and a catch-up
+   * (`after`) anchored on one of them could skip the other.
+   */
+  override create(values: Insertable<MessagesTable>): Promise<Message> {
+    const stamp = sql<Date>`greatest(clock_timestamp(), (select max(m.created_at) + interval '1 microsecond' from messages as m where m.chat_id = ${values.chatId}))`
+    // `createdAt` is not insertable in the table's type (the database stamps it): hence `any`.
+    return (this.db as Kysely<any>)
+      .insertInto('messages')
+      .values({ ...values, createdAt: stamp, updatedAt: stamp })
+      .returningAll()
+      .executeTakeFirstOrThrow() as Promise<Message>
+  }
 
   /**
    * A page of a chat's messages, newest first. The `(chat_id, created_at, id)` index serves every page
@@ -22,11 +40,14 @@ export class MessageRepository extends BaseRepository<DB, 'messages'> {
   async after(chatId: string, afterId: string, limit: number): Promise<Message[] | undefined> {
     const anchor = await this.findOne({ id: afterId, chatId })
     if (!anchor) return undefined
+    // The anchor's position is read in SQL: a JS Date has milliseconds, `created_at` microseconds, so
+    // comparing with `anchor.createdAt` would return the anchor itself (and its millisecond's neighbours).
+    const anchorPosition = this.db.selectFrom('messages as anchor').select(['anchor.createdAt', 'anchor.id']).where('anchor.id', '=', afterId)
     return this.db
       .selectFrom('messages')
       .selectAll()
       .where('chatId', '=', chatId)
-      .where((eb) => eb(eb.refTuple('createdAt', 'id'), '>', eb.tuple(anchor.createdAt, anchor.id)))
+      .where(sql<boolean>`(${sql.ref('messages.createdAt')}, ${sql.ref('messages.id')}) > ${anchorPosition}`)
       .orderBy('createdAt', 'asc')
       .orderBy('id', 'asc')
       .limit(limit)
