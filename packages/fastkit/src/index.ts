@@ -115,3 +115,5 @@ export {
 } from './auth/refresh-tokens.js'
 export { LoginThrottle, type LoginAttempt, type LoginThrottleOptions, type ThrottleRule } from './auth/login-throttle.js'
 export { MemoryThrottleStore, type MemoryThrottleStoreOptions, type ThrottleStore } from './auth/throttle-store.js'
+// events: sending inside the unit of work's transaction (commit order across processes)
+export type { TransportPublishInTransactionArgs } from './events/event-transport.js'

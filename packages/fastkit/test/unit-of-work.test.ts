@@ -133,6 +133,82 @@ describe.each(dialectsUnderTest())('UnitOfWork on %s', (kind) => {
     expect(await t.db.selectFrom('items').select('name').execute()).toEqual([{ name: 'kept' }])
   })
 
+  test('before-commit callbacks run inside the transaction, in registration order, just before COMMIT', async () => {
+    const calls: string[] = []
+    await UnitOfWork.run(t.db, async (uow) => {
+      await uow.db.insertInto('items').values({ name: 'x' }).execute()
+      uow.afterCommit(() => calls.push('after'))
+      uow.beforeCommit(async () => {
+        // Inside the transaction: its statement sees the unit's own uncommitted row.
+        const rows = await uow.db.selectFrom('items').select('name').execute()
+        calls.push(`first:${rows.map((r) => r.name).join()}`)
+        uow.beforeCommit(() => calls.push('registered-while-running'))
+      })
+      uow.beforeCommit(async () => {
+        await uow.db.insertInto('items').values({ name: 'from-callback' }).execute()
+        calls.push('second')
+      })
+      calls.push('body-done')
+    })
+    expect(calls).toEqual(['body-done', 'first:x', 'second', 'registered-while-running', 'after'])
+    expect(t.statements.map((s) => s.split(' ')[0]!.toLowerCase())).toEqual(['begin', 'insert', 'select', 'insert', 'commit'])
+    expect((await t.db.selectFrom('items').select('name').orderBy('name').execute()).map((r) => r.name)).toEqual(['from-callback', 'x'])
+  })
+
+  test('a failing before-commit callback rolls the unit back and the commit rejects with its error', async () => {
+    const calls: string[] = []
+    await expect(
+      UnitOfWork.run(t.db, async (uow) => {
+        await uow.db.insertInto('items').values({ name: 'lost' }).execute()
+        uow.afterCommit(() => calls.push('after'))
+        uow.beforeCommit(async () => {
+          await uow.db.insertInto('items').values({ name: 'lost too' }).execute()
+          throw new Error('before-commit broke')
+        })
+        uow.beforeCommit(() => calls.push('never reached'))
+      }),
+    ).rejects.toThrow('before-commit broke')
+    expect(calls).toEqual([])
+    expect(t.statements.filter(isTxControl).map((s) => s.split(' ')[0]!.toLowerCase())).toEqual(['begin', 'rollback'])
+    expect(await t.db.selectFrom('items').selectAll().execute()).toEqual([])
+  })
+
+  test('before-commit callbacks of a rolled-back nested unit are dropped, those of a released one kept; a rollback drops all', async () => {
+    const calls: string[] = []
+    await UnitOfWork.run(t.db, async (uow) => {
+      uow.beforeCommit(() => calls.push('outer'))
+      await uow.nested(async () => uow.beforeCommit(() => calls.push('kept')))
+      await uow
+        .nested(async () => {
+          uow.beforeCommit(() => calls.push('dropped'))
+          throw new Error('no')
+        })
+        .catch(() => {})
+    })
+    expect(calls).toEqual(['outer', 'kept'])
+    await expect(
+      UnitOfWork.run(t.db, async (uow) => {
+        uow.beforeCommit(() => calls.push('rolled back'))
+        await uow.db.insertInto('items').values({ name: 'y' }).execute()
+        throw new Error('rollback')
+      }),
+    ).rejects.toThrow('rollback')
+    expect(calls).toEqual(['outer', 'kept'])
+  })
+
+  test('a unit that never began a transaction runs its before-commit callbacks on the pool, then commits nothing', async () => {
+    const seen: number[] = []
+    await UnitOfWork.run(t.db, async (uow) => {
+      await uow.db.selectFrom('items').selectAll().execute()
+      uow.beforeCommit(async () => {
+        seen.push((await uow.db.selectFrom('items').selectAll().execute()).length)
+      })
+    })
+    expect(seen).toEqual([0])
+    expect(t.statements.filter(isTxControl)).toEqual([])
+    expect(t.statements).toHaveLength(2)
+  })
+
   test('a stricter isolation level begins the transaction on the first read', async () => {
     const level = await UnitOfWork.run(
       t.db,

@@ -9,7 +9,8 @@ import type { ReceivedEvent } from './realtime-client.js'
  *
  * With `originOf` (message id → the server process it was posted through) the order is asserted
  * among the messages of each origin only, and the function returns how many pairs of messages from
- * different origins arrived in the reverse of their commit order (see realtime-processes.test.ts).
+ * different origins arrived in the reverse of their commit order (the Redis run of
+ * realtime-processes.test.ts; with LISTEN/NOTIFY the full order holds across processes).
  */
 export function expectDeliveredInCommitOrder(
   events: readonly ReceivedEvent[],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
 import { MemoryTransport } from './memory-transport.js'
 import type { EventMessage, EventTransport, TransportEnvelope } from './event-transport.js'
 
@@ -32,7 +33,12 @@ export interface EventBusOptions {
  * Messages published by one bus reach every other bus in publish order.
  *
  * Inside a request, publish through the request's {@link EventPublisher} instead, so that events
- * leave only after the transaction commits.
+ * leave only after the transaction commits. When the transport can send inside the transaction
+ * ({@link transactional}, e.g. PostgreSQL), those events are not delivered here at publish time:
+ * every process, this one included, delivers them when the transport brings them, so all see them
+ * in the database's commit order. Otherwise (memory, Redis) they go out after the commit, and other
+ * processes see them in each publishing process's order only: clients that need one order across
+ * processes sort by what the data carries (the chat's messages by `(createdAt, id)`).
  *
  * @example
  * ```ts
@@ -63,6 +69,11 @@ export class EventBus {
     this.#maxBatch = options.maxBatch ?? 100
   }
 
+  /** Whether the transport can send inside a database transaction ({@link publishInTransaction}). */
+  get transactional(): boolean {
+    return typeof this.transport.publishInTransaction === 'function'
+  }
+
   /** Starts the transport. Messages published before that are delivered locally and sent once started. */
   start(): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new Error('This event bus is closed'))
@@ -89,6 +100,30 @@ export class EventBus {
     this.#deliver(list)
     this.#outbox.push(...list)
     return this.#state === 'started' ? this.#flush() : Promise.resolve()
+  }
+
+  /**
+   * Sends `messages` through the transport inside the transaction `db` runs in (a unit of work's
+   * `db`, from its `beforeCommit`), and delivers them to no one now: this bus, like every other,
+   * delivers them when the transport brings them back after the commit. Rejects when the transport
+   * cannot do that ({@link transactional} is false) or fails, which fails the commit. Works on a bus
+   * that is not started or already closed (the NOTIFY needs only `db`; the other processes still
+   * hear it).
+   *
+   * @example
+   * ```ts
+   * uow.beforeCommit(() => bus.publishInTransaction(uow.db, { topics: ['user:42'], type: 'hello', data: {} }))
+   * ```
+   */
+  async publishInTransaction(db: Kysely<any>, messages: EventMessage | readonly EventMessage[]): Promise<void> {
+    if (!this.transport.publishInTransaction) {
+      throw new TypeError(`The ${this.transport.name} transport cannot publish inside a transaction`)
+    }
+    const list = snapshotMessages(Array.isArray(messages) ? (messages as readonly EventMessage[]) : [messages as EventMessage])
+    for (let start = 0; start < list.length; start += this.#maxBatch) {
+      const batch = list.slice(start, start + this.#maxBatch)
+      await this.transport.publishInTransaction({ db, envelope: { origin: this.id, seq: ++this.#seq, messages: batch, transactional: true } })
+    }
   }
 
   /**
@@ -129,7 +164,11 @@ export class EventBus {
 
   #receive(envelope: TransportEnvelope): void {
     try {
-      if (!envelope || envelope.origin === this.id || !Array.isArray(envelope.messages)) return
+      if (!envelope || !Array.isArray(envelope.messages)) return
+      // Sent inside a transaction: nobody delivered it at publish time, and it comes in commit order,
+      // which need not be `seq` order (each is NOTIFYed once; PostgreSQL does not repeat).
+      if (envelope.transactional === true) return this.#deliver(envelope.messages)
+      if (envelope.origin === this.id) return
       const last = this.#lastSeq.get(envelope.origin) ?? 0
       if (!(envelope.seq > last)) return
       this.#lastSeq.set(envelope.origin, envelope.seq)

@@ -10,10 +10,17 @@ export type EventOf<Events extends EventMap = EventMap> = {
 }[keyof Events & string]
 
 /**
- * Publishes real-time events from inside a unit of work (one per request): an event is queued with
- * `uow.afterCommit`, so it leaves only after the transaction committed, never after a rollback, and
- * not when the savepoint ({@link UnitOfWork.nested}) it was published in rolled back. Outside a
- * transaction (a unit that only read) it leaves when the unit ends.
+ * Publishes real-time events from inside a unit of work (one per request): an event leaves only with
+ * the transaction's commit, never after a rollback, and not when the savepoint
+ * ({@link UnitOfWork.nested}) it was published in rolled back. Outside a transaction (a unit that
+ * only read) it leaves when the unit ends.
+ *
+ * How depends on the bus's transport. One that can send inside the transaction (PostgreSQL,
+ * {@link EventBus.transactional}) gets the event with `uow.beforeCommit`: it is NOTIFYed as part of
+ * the transaction and every process, this one included, delivers it in the database's commit order
+ * (a failing NOTIFY fails the commit). Any other (memory, Redis) gets it with `uow.afterCommit`: this
+ * process delivers it at once, in commit order, and other processes in this process's order, so
+ * events of two processes may interleave differently than their commits did.
  *
  * `data` is copied through JSON when `publish` is called: the event carries the state of that moment.
  * Registered per request by the {@link eventBus} plugin; list it in a service's `static inject`.
@@ -56,6 +63,12 @@ export class EventPublisher<Events extends EventMap = EventMap> {
     const json = JSON.stringify(event.data)
     const message = { topics: list, type: event.type, data: json === undefined ? null : JSON.parse(json) }
     if (list.length === 0) return
+    if (this.#bus.transactional) {
+      const uow = this.#uow
+      const bus = this.#bus
+      uow.beforeCommit(() => bus.publishInTransaction(uow.db, message))
+      return
+    }
     // Not awaited: local subscribers get it synchronously inside publish(), and a slow or broken
     // transport must not hold up the response (the bus reports its failures).
     this.#uow.afterCommit(() => {

@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely'
+
 /**
  * One real-time event: what happened (`type`, `data`) and who may hear it (`topics`). `data` travels as
  * JSON, so it must be JSON-serializable; every subscriber, local or in another process, sees its JSON
@@ -24,6 +26,11 @@ export interface TransportEnvelope {
   readonly origin: string
   readonly seq: number
   readonly messages: readonly EventMessage[]
+  /**
+   * Set on envelopes sent with {@link EventTransport.publishInTransaction}: every bus delivers them,
+   * the sender included, and in the order they arrive (commit order, not `seq` order).
+   */
+  readonly transactional?: boolean
 }
 
 /** Arguments of {@link EventTransport.start}. */
@@ -39,11 +46,23 @@ export interface TransportPublishArgs {
   readonly envelope: TransportEnvelope
 }
 
+/** Arguments of {@link EventTransport.publishInTransaction}. */
+export interface TransportPublishInTransactionArgs {
+  /** The unit of work's query builder: what is sent through it commits, or not, with the unit. */
+  readonly db: Kysely<any>
+  readonly envelope: TransportEnvelope
+}
+
 /**
  * Carries events between the processes of one app. The {@link EventBus} delivers to its own process's
  * subscribers itself and ignores its own envelopes coming back, so a transport only has to broadcast:
  * every envelope to every started transport on the same channel (its own included or not, either is
  * fine), in the order `publish` was called. The bus calls `publish` one envelope at a time.
+ *
+ * A transport that can send inside the database transaction implements `publishInTransaction`; the
+ * bus then sends a unit of work's events that way (see {@link EventPublisher}) and delivers them to no
+ * one itself: every process, the sender included, delivers them when the transport brings them back,
+ * so all processes see them in the database's commit order.
  *
  * Delivery between processes is at most once: an envelope sent while a receiver is reconnecting is
  * lost to it. Clients catch up from the API after a reconnect (`GET /messages?after=…`).
@@ -67,6 +86,13 @@ export interface EventTransport {
   start(args: TransportStartArgs): Promise<void>
   /** Broadcasts one envelope. Resolves once it is handed over (e.g. the NOTIFY committed). */
   publish(args: TransportPublishArgs): Promise<void>
+  /**
+   * Optional. Queues one envelope (marked `transactional`) inside the transaction `db` runs in: it
+   * goes out if and when that transaction commits, to every started transport on the channel, this
+   * one included, in commit order across transactions and in call order within one. May be called
+   * before `start`. A failure rejects, which fails the commit.
+   */
+  publishInTransaction?(args: TransportPublishInTransactionArgs): Promise<void>
   /** Stops receiving and releases connections. */
   close(): Promise<void>
 }

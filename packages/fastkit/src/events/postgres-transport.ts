@@ -1,5 +1,12 @@
 import pg from 'pg'
-import type { EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './event-transport.js'
+import { sql } from 'kysely'
+import type {
+  EventTransport,
+  TransportEnvelope,
+  TransportPublishArgs,
+  TransportPublishInTransactionArgs,
+  TransportStartArgs,
+} from './event-transport.js'
 
 /**
  * Options of a {@link PostgresTransport}: the shared server, the channel, reconnection.
@@ -36,6 +43,11 @@ const MAX_PARTIALS = 256
  * statement: PostgreSQL delivers all of a transaction's notifications together and in order, and the
  * receiver reassembles them. JSON is escaped to ASCII first, so a chunk never splits a character.
  * Not for PGlite, which only one process can open: use {@link MemoryTransport} there.
+ *
+ * It implements `publishInTransaction`: the events of a unit of work are NOTIFYed on the unit's own
+ * connection just before its COMMIT, so they leave with the commit (never after a rollback) and
+ * PostgreSQL delivers them to every process, this one included, in commit order. For that, `url`
+ * must name the same database as the app's `db` (notifications do not cross databases).
  *
  * @example
  * ```ts
@@ -93,15 +105,18 @@ export class PostgresTransport implements EventTransport {
 
   async publish({ envelope }: TransportPublishArgs): Promise<void> {
     if (!this.#pool) throw new Error('PostgresTransport: publish before start')
-    const body = toAsciiJson(envelope)
-    const total = Math.max(1, Math.ceil(body.length / CHUNK_CHARS))
-    const chunks: string[] = []
-    for (let index = 0; index < total; index++) {
-      chunks.push(`${envelope.origin}:${envelope.seq}:${index}:${total}:${body.slice(index * CHUNK_CHARS, (index + 1) * CHUNK_CHARS)}`)
-    }
     // One statement, hence one transaction: its notifications are delivered together (in whatever
     // order; the receiver places chunks by index) and before those of the next publish.
-    await this.#pool.query('select pg_notify($1, chunk) from unnest($2::text[]) as chunk', [this.#channel, chunks])
+    await this.#pool.query('select pg_notify($1, chunk) from unnest($2::text[]) as chunk', [this.#channel, toChunks(envelope)])
+  }
+
+  /**
+   * NOTIFYs `envelope` (marked `transactional`) through `db`, the unit of work's connection, so that
+   * it is part of the unit's transaction: delivered at its commit, dropped by its rollback.
+   */
+  async publishInTransaction({ db, envelope }: TransportPublishInTransactionArgs): Promise<void> {
+    const chunks = toChunks({ ...envelope, transactional: true })
+    await sql`select pg_notify(${this.#channel}, chunk) from unnest(${chunks}::text[]) as chunk`.execute(db)
   }
 
   async close(): Promise<void> {
@@ -206,6 +221,17 @@ export class PostgresTransport implements EventTransport {
     }
     this.#receive(envelope)
   }
+}
+
+/** `origin:seq:index:total:` + a slice of the envelope's JSON, each under NOTIFY's payload limit. */
+function toChunks(envelope: TransportEnvelope): string[] {
+  const body = toAsciiJson(envelope)
+  const total = Math.max(1, Math.ceil(body.length / CHUNK_CHARS))
+  const chunks: string[] = []
+  for (let index = 0; index < total; index++) {
+    chunks.push(`${envelope.origin}:${envelope.seq}:${index}:${total}:${body.slice(index * CHUNK_CHARS, (index + 1) * CHUNK_CHARS)}`)
+  }
+  return chunks
 }
 
 /** JSON with every non-ASCII character escaped: one character per byte, so chunks split anywhere. */

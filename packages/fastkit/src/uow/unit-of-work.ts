@@ -47,6 +47,7 @@ export interface UnitOfWorkOptions {
 export type UnitOfWorkState = 'open' | 'committed' | 'rolledBack'
 
 type Callback = () => unknown
+type BeforeCommitCallback = () => Promise<unknown> | unknown
 
 /**
  * Thrown when a statement is issued through a unit that has already committed or rolled back, e.g.
@@ -73,6 +74,8 @@ export class UnitOfWorkClosedError extends Error {
  *   the pool until the first write (or locking read) begins the transaction, so a request that only
  *   reads issues no BEGIN/COMMIT at all.
  * - **Nested** units ({@link nested}) are savepoints: an inner failure rolls back only the inner part.
+ * - **Before commit**: callbacks registered with {@link beforeCommit} run inside the transaction just
+ *   before COMMIT (e.g. a NOTIFY that must commit, or not, with the writes); a failing one rolls back.
  * - **After commit**: callbacks registered with {@link afterCommit} run once the commit succeeded and
  *   never after a rollback; a failing callback is reported, not rethrown.
  *
@@ -96,6 +99,8 @@ export class UnitOfWork<DB = any> {
   #committing: Promise<void> | undefined
   /** Callback lists, one per open savepoint level; index 0 is the unit itself. */
   readonly #callbacks: Callback[][] = [[]]
+  /** Before-commit callback lists, one per open savepoint level like `#callbacks`. */
+  readonly #beforeCommit: BeforeCommitCallback[][] = [[]]
   #savepoints = 0
 
   constructor(root: Kysely<DB>, options: UnitOfWorkOptions = {}) {
@@ -158,8 +163,26 @@ export class UnitOfWork<DB = any> {
   }
 
   /**
-   * Runs `fn` inside a savepoint. If `fn` throws, its writes (and after-commit callbacks) are rolled
-   * back and the error rethrown; the outer unit stays usable. Run nested units one at a time.
+   * Registers `fn` to run inside the transaction just before COMMIT, awaited one after the other in
+   * registration order; statements it sends through {@link db} are part of the transaction. A
+   * callback that throws rolls the unit back and `commit()` rejects with its error, as for a failed
+   * COMMIT. Dropped on rollback, and with the savepoint ({@link nested}) it was registered in when
+   * that rolls back. A unit that never began a transaction runs them before its (empty) commit, and
+   * their statements go through the pool as any other statement of the unit would.
+   *
+   * @example
+   * ```ts
+   * uow.beforeCommit(() => sql`select pg_notify('changes', ${id})`.execute(uow.db))
+   * ```
+   */
+  beforeCommit(fn: BeforeCommitCallback): void {
+    this.#assertOpen()
+    this.#beforeCommit[this.#beforeCommit.length - 1]!.push(fn)
+  }
+
+  /**
+   * Runs `fn` inside a savepoint. If `fn` throws, its writes (and before- and after-commit callbacks)
+   * are rolled back and the error rethrown; the outer unit stays usable. Run nested units one at a time.
    */
   async nested<T>(fn: () => Promise<T>): Promise<T> {
     this.#assertOpen()
@@ -167,20 +190,24 @@ export class UnitOfWork<DB = any> {
     const name = `fastkit_sp_${++this.#savepoints}`
     const savepoint = await trx.savepoint(name).execute()
     this.#callbacks.push([])
+    this.#beforeCommit.push([])
     try {
       const result = await fn()
       await savepoint.releaseSavepoint(name).execute()
       const inner = this.#callbacks.pop()!
       this.#callbacks[this.#callbacks.length - 1]!.push(...inner)
+      const innerBefore = this.#beforeCommit.pop()!
+      this.#beforeCommit[this.#beforeCommit.length - 1]!.push(...innerBefore)
       return result
     } catch (error) {
       this.#callbacks.pop()
+      this.#beforeCommit.pop()
       if (this.#state === 'open') await savepoint.rollbackToSavepoint(name).execute()
       throw error
     }
   }
 
-  /** Commits (if a transaction began), then runs the after-commit callbacks. */
+  /** Runs the before-commit callbacks, commits (if a transaction began), then runs the after-commit callbacks. */
   async commit(): Promise<void> {
     this.#assertOpen()
     this.#committing ??= this.#commit()
@@ -188,6 +215,16 @@ export class UnitOfWork<DB = any> {
   }
 
   async #commit(): Promise<void> {
+    try {
+      await this.#runBeforeCommit()
+    } catch (error) {
+      this.#state = 'rolledBack'
+      this.#callbacks.length = 0
+      this.#beforeCommit.length = 0
+      if (this.#trx) await this.#releaseAfterFailure(this.#trx)
+      throw error
+    }
+    // Read after the before-commit callbacks: one of them may have begun the transaction.
     const trx = this.#trx
     // Callbacks (events) must follow commit order. A unit that waited for this one's lock sends its
     // COMMIT after this one's COMMIT ran, but its answer can come back first (this one's backend may
@@ -227,6 +264,7 @@ export class UnitOfWork<DB = any> {
     if (this.#state !== 'open') return
     this.#state = 'rolledBack'
     this.#callbacks.length = 0
+    this.#beforeCommit.length = 0
     const trx = this.#trx
     if (!trx) return
     try {
@@ -243,6 +281,17 @@ export class UnitOfWork<DB = any> {
       if (!t.isCommitted && !t.isRolledBack) await t.rollback().execute()
     } catch {
       // see rollback()
+    }
+  }
+
+  /** Awaits each before-commit callback in turn, including any registered while they run. */
+  async #runBeforeCommit(): Promise<void> {
+    for (;;) {
+      const callbacks = this.#beforeCommit.flat()
+      if (callbacks.length === 0) return
+      this.#beforeCommit.length = 0
+      this.#beforeCommit.push([])
+      for (const callback of callbacks) await callback()
     }
   }
 
