@@ -5,6 +5,12 @@ import pg from 'pg'
  * asked for (TEST_DATABASE_URL set) but the server does not answer.
  */
 export default async function setup(): Promise<void> {
+  if (!process.env.TEST_REDIS_URL) {
+    console.warn(
+      '\n[fastkit] TEST_REDIS_URL is not set: tests of event delivery through Redis did NOT run.\n' +
+        '          Run with `TEST_REDIS_URL=redis://127.0.0.1:6379` to include them.\n',
+    )
+  }
   const url = process.env.TEST_DATABASE_URL
   const dialects = process.env.DIALECTS ?? 'postgres,pglite'
   if (!url) {

@@ -36,6 +36,20 @@ export function testServerUrl(): string | undefined {
 }
 
 /**
+ * The Redis server for tests of Redis-backed features (`TEST_REDIS_URL`); unset means those tests are
+ * not registered (the test run says so at start).
+ *
+ * @example
+ * ```ts
+ * const redis = testRedisUrl()
+ * if (redis) describe('over Redis', () => { … })
+ * ```
+ */
+export function testRedisUrl(): string | undefined {
+  return process.env.TEST_REDIS_URL || undefined
+}
+
+/**
  * The database kinds to test against: `DIALECTS=postgres,pglite` narrows the matrix. Without
  * `TEST_DATABASE_URL` only PGlite runs.
  *

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { Redis } from 'ioredis'
 import { MemoryHub, MemoryTransport, PostgresTransport, RedisTransport, type EventTransport } from '../../src/index.js'
-import { testServerUrl } from '../../src/testing/index.js'
+import { testRedisUrl, testServerUrl } from '../../src/testing/index.js'
 
-export const redisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+/** `TEST_REDIS_URL`; only called by Redis cases, which are registered only when it is set. */
+export const redisUrl = (): string => testRedisUrl() ?? 'redis://127.0.0.1:6379'
 
 /** A channel of its own per test, so test files (and other suites on the same servers) never cross-talk. */
 export const uniqueChannel = (prefix: string): string => `${prefix}_${randomBytes(5).toString('hex')}`
@@ -94,5 +95,5 @@ const redis: TransportCase = {
  */
 export function transportCases(): TransportCase[] {
   const url = testServerUrl()
-  return [memory, redis, ...(url ? [postgres(url)] : [])]
+  return [memory, ...(testRedisUrl() ? [redis] : []), ...(url ? [postgres(url)] : [])]
 }
