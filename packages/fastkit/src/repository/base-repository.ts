@@ -240,25 +240,12 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
       const ops = isOperatorObject(condition) ? condition : { eq: condition }
       for (const [op, value] of Object.entries(ops)) {
         if (value === undefined) continue
+        const comparison = COMPARISONS[op]
+        if (comparison) {
+          parts.push(eb(ref, comparison, value))
+          continue
+        }
         switch (op) {
-          case 'eq':
-            parts.push(eb(ref, '=', value))
-            break
-          case 'ne':
-            parts.push(eb(ref, '<>', value))
-            break
-          case 'lt':
-            parts.push(eb(ref, '<', value))
-            break
-          case 'lte':
-            parts.push(eb(ref, '<=', value))
-            break
-          case 'gt':
-            parts.push(eb(ref, '>', value))
-            break
-          case 'gte':
-            parts.push(eb(ref, '>=', value))
-            break
           case 'in':
             parts.push((value as unknown[]).length ? eb(ref, 'in', value as unknown[]) : sql<SqlBool>`false`)
             break
@@ -280,6 +267,9 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     return eb.and(parts)
   }
 }
+
+/** The filter operators that are plain SQL comparisons. */
+const COMPARISONS: Readonly<Record<string, '=' | '<>' | '<' | '<=' | '>' | '>='>> = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' }
 
 function isOperatorObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !(value instanceof Date) && !Array.isArray(value)

@@ -111,6 +111,20 @@ export function listQuerySchema(read: z.ZodObject, options: ListOptions): z.ZodO
   return z.object(shape).loose()
 }
 
+const notNullCache = new WeakMap<z.ZodObject, string[]>()
+
+/** The fields of a read schema that can never be NULL, worked out once per schema. */
+function notNullFields(read: z.ZodObject): string[] {
+  let fields = notNullCache.get(read)
+  if (!fields) {
+    fields = Object.entries(read.shape)
+      .filter(([, schema]) => !(schema as z.ZodType).safeParse(null).success)
+      .map(([field]) => field)
+    notNullCache.set(read, fields)
+  }
+  return fields
+}
+
 /**
  * Turns a list route's raw querystring into a typed {@link ListQuery}, refusing (400, with every
  * problem listed) unknown parameters, fields that are not allow-listed, unknown operators and values
@@ -194,8 +208,5 @@ export function parseListQuery(raw: Record<string, unknown>, read: z.ZodObject, 
   if (issues.length) {
     throw new ValidationError(`Invalid list query: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues)
   }
-  const notNull = Object.entries(read.shape)
-    .filter(([, schema]) => !(schema as z.ZodType).safeParse(null).success)
-    .map(([field]) => field)
-  return { where, ...(sort ? { sort: sort as never } : {}), limit, cursor: cursor ?? null, count, notNull }
+  return { where, ...(sort ? { sort: sort as never } : {}), limit, cursor: cursor ?? null, count, notNull: notNullFields(read) }
 }
