@@ -1,5 +1,6 @@
 import { BaseRepository } from 'fastkit'
 import type { Chat, DB } from '../db/schema.js'
+import { isChatMember } from './membership.js'
 
 export class ChatRepository extends BaseRepository<DB, 'chats'> {
   readonly table = 'chats'
@@ -13,9 +14,7 @@ export class ChatRepository extends BaseRepository<DB, 'chats'> {
       .selectFrom('chats')
       .selectAll('chats')
       .where('chats.id', '=', chatId)
-      .where((eb) =>
-        eb.exists(eb.selectFrom('chatMembers').select('chatMembers.id').whereRef('chatMembers.chatId', '=', 'chats.id').where('chatMembers.userId', '=', userId)),
-      )
+      .where((eb) => isChatMember(eb, 'chats.id', userId))
       .forUpdate()
       .executeTakeFirst()
   }

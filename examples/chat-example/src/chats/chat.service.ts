@@ -15,6 +15,7 @@ import { ChatEventPublisher } from '../realtime/chat-events.js'
 import { UserRepository } from '../users/user.repository.js'
 import { ChatMemberRepository } from './chat-member.repository.js'
 import { ChatRepository } from './chat.repository.js'
+import { isChatMember } from './membership.js'
 import type { ChatCreate, ChatUpdate, MemberRead } from './chat.schemas.js'
 
 /**
@@ -38,14 +39,7 @@ export class ChatService extends BaseService<ChatRepository, ChatCreate, ChatUpd
   }
 
   protected override scope(): Scope<DB, 'chats'> {
-    return (eb) =>
-      eb.exists(
-        eb
-          .selectFrom('chatMembers')
-          .select('chatMembers.id')
-          .whereRef('chatMembers.chatId', '=', 'chats.id')
-          .where('chatMembers.userId', '=', this.user.id),
-      )
+    return (eb) => isChatMember(eb, 'chats.id', this.user.id)
   }
 
   protected override notFound(): NotFoundError {
@@ -63,11 +57,11 @@ export class ChatService extends BaseService<ChatRepository, ChatCreate, ChatUpd
       )
     }
     const chat = await this.repository.create({ name: input.name, isGroup: input.isGroup, ownerId: this.user.id })
-    await this.members.createMany([
+    const rows = await this.members.createMany([
       { chatId: chat.id, userId: this.user.id, role: MemberRole.Owner },
       ...memberIds.map((userId) => ({ chatId: chat.id, userId, role: MemberRole.Member })),
     ])
-    for (const member of await this.memberPage(chat.id, 100)) {
+    for (const member of await this.withUsernames(rows)) {
       this.events.publish(userTopic(member.userId), { type: 'chat.member_added', data: { ...member, chatId: chat.id } })
     }
     return chat
@@ -128,10 +122,6 @@ export class ChatService extends BaseService<ChatRepository, ChatCreate, ChatUpd
 
   private assertOwner(chat: Chat, message: string): void {
     if (chat.ownerId !== this.user.id) throw new ForbiddenError(message)
-  }
-
-  private async memberPage(chatId: string, limit: number): Promise<MemberRead[]> {
-    return this.withUsernames((await this.members.page(chatId, limit)).items)
   }
 
   private async withUsernames(rows: { userId: string; role: MemberRead['role']; joinedAt: Date }[]): Promise<MemberRead[]> {

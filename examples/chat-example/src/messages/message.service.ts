@@ -2,6 +2,7 @@ import { BaseService, CurrentUser, ForbiddenError, NotFoundError, userTopic, typ
 import type { DB, Message } from '../db/schema.js'
 import { ChatMemberRepository } from '../chats/chat-member.repository.js'
 import { ChatRepository } from '../chats/chat.repository.js'
+import { isChatMember } from '../chats/membership.js'
 import { ChatEventPublisher } from '../realtime/chat-events.js'
 import { MessageRepository } from './message.repository.js'
 import type { MessageCreate, MessageUpdate } from './message.schemas.js'
@@ -25,14 +26,7 @@ export class MessageService extends BaseService<MessageRepository, MessageCreate
   }
 
   protected override scope(): Scope<DB, 'messages'> {
-    return (eb) =>
-      eb.exists(
-        eb
-          .selectFrom('chatMembers')
-          .select('chatMembers.id')
-          .whereRef('chatMembers.chatId', '=', 'messages.chatId')
-          .where('chatMembers.userId', '=', this.user.id),
-      )
+    return (eb) => isChatMember(eb, 'messages.chatId', this.user.id)
   }
 
   protected override notFound(): NotFoundError {

@@ -1,0 +1,18 @@
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely'
+import type { DB } from '../db/schema.js'
+
+/**
+ * "`userId` is a member of the chat `chatId` refers to": the one visibility rule of chats and their
+ * messages, used by `ChatService.scope`, `MessageService.scope` and `ChatRepository.lockForMember`.
+ */
+export function isChatMember<TB extends 'chats' | 'messages'>(
+  eb: ExpressionBuilder<DB, TB>,
+  chatId: 'chats.id' | 'messages.chatId',
+  userId: string,
+): Expression<SqlBool> {
+  // Widened so the one subquery can refer to either outer table; callers stay typed by TB.
+  const outer = eb as unknown as ExpressionBuilder<DB, 'chats' | 'messages'>
+  return outer.exists(
+    outer.selectFrom('chatMembers').select('chatMembers.id').whereRef('chatMembers.chatId', '=', chatId).where('chatMembers.userId', '=', userId),
+  )
+}
