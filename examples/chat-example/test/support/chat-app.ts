@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { CamelCasePlugin, type Kysely, type LogEvent } from 'kysely'
@@ -216,19 +216,8 @@ export function expectProblem(res: LightMyRequestResponse, status: number, code?
   return body
 }
 
-/**
- * Signs a JWT by hand (HMAC, or unsigned for `alg: none`), independently of the code under test, so
- * tests can build any token an attacker could.
- */
-export function signJwt(header: Record<string, unknown>, payload: Record<string, unknown>, key: string): string {
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  const input = `${encode(header)}.${encode(payload)}`
-  const alg = String(header.alg)
-  if (alg.toLowerCase() === 'none') return `${input}.`
-  const hash = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[alg]
-  if (!hash) throw new Error(`signJwt: unsupported alg ${alg}`)
-  return `${input}.${createHmac(hash, key).update(input).digest('base64url')}`
-}
+// Hand-signed tokens for tests of token checks: fastkit/testing's signJwt(header, payload, key).
+export { signJwt } from 'fastkit/testing'
 
 /** Valid access-token claims for `user`, expiring in 5 minutes, with `overrides` applied. */
 export function claimsFor(user: { id: string; username: string }, overrides: Record<string, unknown> = {}): Record<string, unknown> {

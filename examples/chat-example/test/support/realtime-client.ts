@@ -1,4 +1,5 @@
-import { createHmac, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
+import { signJwt as signJwtWith } from 'fastkit/testing'
 // The WebSocket client itself is fastkit's (fastkit/testing): it records frames and bounds every wait.
 export {
   connectWebSocket as connect,
@@ -13,9 +14,7 @@ export {
  * issues: expired ones, or ones signed with another key.
  */
 export function signJwt(secret: string, claims: Record<string, unknown>): string {
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`
-  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
+  return signJwtWith({ alg: 'HS256', typ: 'JWT' }, claims, secret)
 }
 
 /** Claims like the chat's own access tokens (`iss`, `aud` of the chat example), expiring `expiresIn` s from now. */

@@ -3,6 +3,7 @@
  * (`DIALECTS`, `TEST_DATABASE_URL`, `TEST_REDIS_URL`), and a WebSocket client for gateway tests.
  */
 export { createTestDatabase, dialectsUnderTest, testRedisUrl, testServerUrl, type TestDatabase } from './test-database.js'
+export { signJwt } from './sign-jwt.js'
 export {
   connectWebSocket,
   refusedWebSocketUpgrade,

@@ -1,7 +1,8 @@
-import { createHmac, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { createDatabase, fastkit, fastkitAuth, type AuthOptions } from '../../src/index.js'
+import { signJwt as signJwtWith } from '../../src/testing/index.js'
 
 /** A 48-byte secret: enough for HS256 and HS384. */
 export const TEST_SECRET = randomBytes(48).toString('base64url')
@@ -24,18 +25,9 @@ export async function buildAuthApp(
   return app
 }
 
-/**
- * Signs a JWT by hand (HMAC, or unsigned for `alg: none`), independently of the library under test,
- * so tests can build any token an attacker could.
- */
+/** Signs a JWT by hand (see fastkit/testing's `signJwt`), with the test secret by default. */
 export function signJwt(header: Record<string, unknown>, payload: Record<string, unknown>, key: string | Buffer = TEST_SECRET): string {
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  const input = `${encode(header)}.${encode(payload)}`
-  const alg = String(header.alg)
-  if (alg.toLowerCase() === 'none') return `${input}.`
-  const hash = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[alg]
-  if (!hash) throw new Error(`signJwt: unsupported alg ${alg}`)
-  return `${input}.${createHmac(hash, key).update(input).digest('base64url')}`
+  return signJwtWith(header, payload, key)
 }
 
 /** Valid claims for the test issuer and audience, expiring in 5 minutes, with `overrides` applied. */
