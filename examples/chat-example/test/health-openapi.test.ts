@@ -152,6 +152,8 @@ describe.each(dialectsUnderTest())('health, readiness, OpenAPI and Swagger UI on
     expect(page.statusCode).toBe(200)
     expect(page.headers['content-type']).toMatch(/text\/html/)
     expect(page.body).toMatch(/swagger-ui/i)
+    // The chat's name in the browser tab (and, as an image, in the top bar), not "Swagger UI".
+    expect(page.body).toMatch(/<title>fastkit chat example<\/title>/)
     const script = /src="([^"]*swagger-initializer\.js)"/.exec(page.body)?.[1]
     expect(script).toBeDefined()
     const init = await t.inject(new URL(script!, 'http://localhost/docs/').pathname)
