@@ -93,13 +93,46 @@ describe.each(dialectsUnderTest())('health, readiness, OpenAPI and Swagger UI on
     const created = post.responses['201'].content['application/json'].schema
     const message = created.$ref ? doc.components.schemas[created.$ref.split('/').pop()] : created
     expect(Object.keys(message.properties).sort()).toEqual(['chatId', 'createdAt', 'editedAt', 'id', 'senderId', 'text', 'updatedAt'])
-    expect(post.responses['4XX'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Problem' })
+    expect(post.responses['4XX'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' })
     const list = doc.paths['/messages'].get
     expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['chatId', 'limit', 'cursor', 'after']))
     expect(list.parameters.find((p: { name: string }) => p.name === 'chatId').required).toBe(true)
     expect(Object.keys(doc.paths['/auth/login'].post.requestBody.content).sort()).toEqual(['application/json', 'application/x-www-form-urlencoded'])
     // No schema ever exposes the password hash.
     expect(JSON.stringify(doc)).not.toMatch(/passwordHash|password_hash/)
+  })
+
+  test('responses are described, errors are problem+json with a sane example, and no schema is listed twice', () => {
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        for (const [code, response] of Object.entries(operation.responses as Record<string, any>)) {
+          const at = `${method.toUpperCase()} ${path} ${code}`
+          expect(response.description, at).not.toBe('Default Response')
+          expect(response.description, at).toMatch(/\w/)
+          if (!/^[45]/.test(code)) continue
+          expect(Object.keys(response.content), at).toEqual(['application/problem+json'])
+          const { example } = response.content['application/problem+json']
+          expect(example.status, at).toBeGreaterThanOrEqual(400)
+          expect(example.status, at).toBeLessThan(600)
+          expect(example, at).toMatchObject({ type: 'about:blank', title: expect.any(String), code: expect.any(String) })
+        }
+      }
+    }
+    expect(doc.paths['/auth/login'].post.responses['429'].description).toMatch(/Retry-After/)
+    const names = Object.keys(doc.components.schemas)
+    expect(names.filter((n) => n.endsWith('Input'))).toEqual([])
+  })
+
+  test("a failed login through Swagger's Authorize (the password-flow form) gives the server's reason in OAuth2's fields", async () => {
+    const u = await t.user('oauthfail')
+    const res = await t.inject({
+      method: 'POST',
+      url: '/auth/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ grant_type: 'password', username: u.username, password: 'wrong password' }).toString(),
+    })
+    expectProblem(res, 401, 'UNAUTHORIZED')
+    expect(res.json()).toMatchObject({ error: 'invalid_grant', error_description: 'Invalid username or password', detail: 'Invalid username or password' })
   })
 
   test('protected routes declare bearer security; public ones do not', () => {
@@ -119,6 +152,8 @@ describe.each(dialectsUnderTest())('health, readiness, OpenAPI and Swagger UI on
     expect(page.statusCode).toBe(200)
     expect(page.headers['content-type']).toMatch(/text\/html/)
     expect(page.body).toMatch(/swagger-ui/i)
+    // The chat's name in the browser tab (and, as an image, in the top bar), not "Swagger UI".
+    expect(page.body).toMatch(/<title>fastkit chat example<\/title>/)
     const script = /src="([^"]*swagger-initializer\.js)"/.exec(page.body)?.[1]
     expect(script).toBeDefined()
     const init = await t.inject(new URL(script!, 'http://localhost/docs/').pathname)

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import ts from 'typescript'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { fixtureDir, packageDir } from './install/tools.js'
+import { packageDir, README_PROJECT_FILES, readmeFiles } from './install/tools.js'
 
 interface PublicExport {
   readonly name: string
@@ -68,17 +68,9 @@ describe('the package documentation', () => {
     expect(missing).toEqual([])
   })
 
-  test('the README example is, file by file, the app the install test compiles and runs', async () => {
-    const blocks = [...readme.matchAll(/^`(src\/[\w/.-]+\.ts)`[^\n]*\n+```ts\n([\s\S]*?)```/gm)].map((m) => ({ file: m[1]!, code: m[2]! }))
-    const fixtureFiles = (await fs.readdir(path.join(fixtureDir, 'src'), { recursive: true }))
-      .map(String)
-      .filter((f) => f.endsWith('.ts'))
-      .map((f) => `src/${f}`)
-      .sort()
-    expect(blocks.map((b) => b.file).sort()).toEqual(fixtureFiles)
-    for (const block of blocks) {
-      expect(block.code, block.file).toBe(await fs.readFile(path.join(fixtureDir, block.file), 'utf8'))
-    }
+  test('the README shows every file of its example project, which the install test builds, runs and tests', () => {
+    // The install test writes exactly these blocks into a fresh npm project; here only that each is found.
+    expect([...readmeFiles(readme).keys()].sort()).toEqual([...README_PROJECT_FILES].sort())
   })
 
   test('every public export has JSDoc, and every function, class and constant an @example', () => {

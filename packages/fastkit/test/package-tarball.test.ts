@@ -1,17 +1,22 @@
-// fastkit as a stranger gets it: the packed tarball passes the package linters, installs with npm
-// into a fresh project outside this workspace, and a small app that subclasses its bases compiles
-// under `strict`, runs under plain node and under tsx, and serves its routes over real HTTP.
+// fastkit as a stranger gets it: the packed tarball passes the package linters, and the project the
+// README describes (its package.json, tsconfig.json and every source and test file, read from the
+// README itself) installs with plain npm into a fresh folder outside this workspace, compiles under
+// `strict`, runs under plain node and under tsx, serves its routes over real HTTP, and passes its own
+// vitest suite.
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createTestDatabase, dialectsUnderTest } from '../src/testing/index.js'
+import { createTestDatabase, dialectsUnderTest, testServerUrl } from '../src/testing/index.js'
 import {
   cleanEnv,
   describeRun,
-  fixtureDir,
   packageDir,
   packFastkit,
+  rangeAllows,
+  readmeFiles,
+  README_PROJECT_FILES,
+  readmePath,
   run,
   startServer,
   workspaceVersion,
@@ -20,64 +25,40 @@ import {
 } from './install/tools.js'
 
 const MINUTE = 60_000
-/** What the app's user installs next to fastkit: its peers, at the versions fastkit is tested with. */
+/** fastkit's peers: the README's project must list each of them. */
 const PEERS = ['fastify', 'kysely', 'pg', 'zod', '@electric-sql/pglite'] as const
-const DEV_TOOLS = ['typescript', 'tsx', '@types/node'] as const
 
 let packed: PackedPackage
 let project: string
+let files: Map<string, string>
+let readmeManifest: Json
 let publint: RunResult
 let attw: RunResult
+let typecheckTests: RunResult
 const timings: Record<string, number> = {}
 
 beforeAll(async () => {
+  files = readmeFiles(await fs.readFile(readmePath, 'utf8'))
+  for (const file of README_PROJECT_FILES) if (!files.has(file)) throw new Error(`README.md shows no ${file}`)
   packed = await packFastkit()
   timings.pack = packed.millis
   project = await fs.mkdtemp(path.join(os.tmpdir(), 'fastkit-install-'))
 
-  const versions = async (names: readonly string[]) =>
-    Object.fromEntries(await Promise.all(names.map(async (name) => [name, await workspaceVersion(name)])))
-  await fs.writeFile(
-    path.join(project, 'package.json'),
-    JSON.stringify(
-      {
-        name: 'tasks-api',
-        version: '1.0.0',
-        private: true,
-        type: 'module',
-        dependencies: { fastkit: `file:${packed.tarball}`, ...(await versions(PEERS)) },
-        devDependencies: await versions(DEV_TOOLS),
-      },
-      null,
-      2,
-    ),
-  )
-  // What a user writes: strict, NodeNext, and none of the decorator switches.
-  await fs.writeFile(
-    path.join(project, 'tsconfig.json'),
-    JSON.stringify(
-      {
-        compilerOptions: {
-          target: 'ES2022',
-          lib: ['ES2023'],
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          noUncheckedIndexedAccess: true,
-          verbatimModuleSyntax: true,
-          // PGlite's own declarations need DOM and Emscripten globals a Node project lacks.
-          skipLibCheck: true,
-          types: ['node'],
-          rootDir: 'src',
-          outDir: 'dist',
-        },
-        include: ['src'],
-      },
-      null,
-      2,
-    ),
-  )
-  await fs.cp(path.join(fixtureDir, 'src'), path.join(project, 'src'), { recursive: true })
+  // The README's files, as written. Only the dependency versions are pinned to the exact ones this
+  // workspace tests with (a test asserts the README's ranges allow them), so npm can install offline.
+  readmeManifest = JSON.parse(files.get('package.json')!) as Json
+  const manifest = structuredClone(readmeManifest)
+  for (const group of ['dependencies', 'devDependencies'] as const) {
+    for (const name of Object.keys(manifest[group] ?? {})) {
+      if (name !== 'fastkit') manifest[group][name] = await workspaceVersion(name)
+    }
+  }
+  for (const [file, text] of files) {
+    await fs.mkdir(path.dirname(path.join(project, file)), { recursive: true })
+    await fs.writeFile(path.join(project, file), file === 'package.json' ? JSON.stringify(manifest, null, 2) : text)
+  }
+  // The tarball where the README's `"fastkit": "file:fastkit-<version>.tgz"` expects it.
+  await fs.copyFile(packed.tarball, path.join(project, `fastkit-${(packed.manifest as Json).version}.tgz`))
 
   // The linters read only the tarball, so they run while npm installs.
   const bin = (name: string) => path.join(packageDir, 'node_modules', '.bin', name)
@@ -93,13 +74,22 @@ beforeAll(async () => {
   timings.npmInstall = installed.millis
   if (installed.code !== 0) throw new Error(describeRun(`npm install in ${project}`, installed))
 
-  const compiled = await run(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', '.'], {
-    cwd: project,
-    timeoutMs: 3 * MINUTE,
-  })
-  timings.tsc = compiled.millis
-  if (compiled.code !== 0) throw new Error(describeRun('tsc -p . (strict) in the installed project', compiled))
-}, 8 * MINUTE)
+  // The app as `npm run build` compiles it, and the tests under the same strict settings (vitest does
+  // not typecheck): a config of the test's own that adds test/ and emits nothing.
+  await fs.writeFile(
+    path.join(project, 'tsconfig.typecheck.json'),
+    JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: true, rootDir: '.' }, include: ['src', 'test'] }),
+  )
+  const tsc = path.join(project, 'node_modules/typescript/bin/tsc')
+  const started = Date.now()
+  const [compiled, checked] = await Promise.all([
+    run('npm', ['run', 'build', '--silent'], { cwd: project, timeoutMs: 3 * MINUTE }),
+    run(process.execPath, [tsc, '-p', 'tsconfig.typecheck.json'], { cwd: project, timeoutMs: 3 * MINUTE }),
+  ])
+  timings.tsc = Date.now() - started
+  typecheckTests = checked
+  if (compiled.code !== 0) throw new Error(describeRun('npm run build (tsc, strict) in the installed project', compiled))
+}, 10 * MINUTE)
 
 afterAll(async () => {
   console.log(`[package-tarball] timings (ms): ${JSON.stringify(timings)}`)
@@ -158,7 +148,7 @@ describe('the packed tarball', () => {
 
 type Json = Record<string, any>
 
-/** Drives the fixture's tasks API the way a client would: every generated route plus a custom one. */
+/** Drives the README's tasks API the way a client would: every generated route, a custom one, and a login. */
 async function exerciseTasksApi(base: string): Promise<string[]> {
   const call = async (method: string, url: string, body?: unknown) => {
     const res = await fetch(`${base}${url}`, {
@@ -215,14 +205,90 @@ async function exerciseTasksApi(base: string): Promise<string[]> {
 
   const openapi = await call('GET', '/openapi.json')
   expect(openapi.status).toBe(200)
-  expect(Object.keys(openapi.body.paths).sort()).toEqual(['/tasks', '/tasks/stats', '/tasks/{id}'])
+  expect(Object.keys(openapi.body.paths).sort()).toEqual([
+    '/auth/login',
+    '/auth/logout',
+    '/auth/me',
+    '/auth/refresh',
+    '/auth/register',
+    '/tasks',
+    '/tasks/stats',
+    '/tasks/{id}',
+  ])
+  expect(openapi.body.components.securitySchemes.oauth2.flows.password.tokenUrl).toBe('/auth/login')
+
+  // An account, logged in through the form Swagger UI's Authorize sends, over real HTTP.
+  expect((await call('POST', '/auth/register', { username: 'alice', password: 'correct horse' })).status).toBe(201)
+  const form = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=password&username=alice&password=correct+horse',
+  })
+  expect(form.status).toBe(200)
+  const { access_token: token } = (await form.json()) as Json
+  const me = await fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${token}` } })
+  expect(await me.json()).toMatchObject({ username: 'alice' })
   return [id]
 }
+
+describe("the README's project", () => {
+  test('is the files the README shows, with the package.json and tsconfig.json a stranger needs', () => {
+    expect([...files.keys()].sort()).toEqual([...README_PROJECT_FILES].sort())
+    expect(readmeManifest.type).toBe('module')
+    expect(readmeManifest.dependencies.fastkit).toBe(`file:fastkit-${(packed.manifest as Json).version}.tgz`)
+    for (const peer of PEERS) expect(readmeManifest.dependencies[peer], peer).toBeDefined()
+    const tsconfig = JSON.parse(files.get('tsconfig.json')!) as Json
+    expect(tsconfig.compilerOptions).toMatchObject({ strict: true, module: 'NodeNext', skipLibCheck: true })
+    expect(tsconfig.compilerOptions).not.toHaveProperty('experimentalDecorators')
+  })
+
+  test('asks for the versions fastkit is tested with', async () => {
+    for (const group of ['dependencies', 'devDependencies'] as const) {
+      for (const [name, range] of Object.entries(readmeManifest[group] as Record<string, string>)) {
+        if (name === 'fastkit') continue
+        const tested = await workspaceVersion(name)
+        expect(rangeAllows(range, tested), `${name}: the README asks for ${range}, fastkit is tested with ${tested}`).toBe(true)
+      }
+    }
+  })
+
+  test('its tests compile under strict too', () => {
+    expect(typecheckTests.code, describeRun('tsc -p tsconfig.typecheck.json', typecheckTests)).toBe(0)
+  })
+
+  test(
+    'its own vitest suite passes, as `npm test` runs it',
+    async () => {
+      const result = await run('npm', ['test', '--silent'], {
+        cwd: project,
+        // Both halves of the matrix when this run has a PostgreSQL server, as the README describes.
+        env: cleanEnv({ ...(testServerUrl() ? { TEST_DATABASE_URL: testServerUrl()! } : {}), DIALECTS: dialectsUnderTest().join(','), CI: '1' }),
+        timeoutMs: 4 * MINUTE,
+      })
+      timings.vitest = result.millis
+      expect(result.code, describeRun('npm test', result)).toBe(0)
+      const output = (result.stdout + result.stderr).replace(/\x1b\[[0-9;]*m/g, '')
+      const halves = dialectsUnderTest().length
+      expect(output).toMatch(new RegExp(`Tests\\s+\\D*${3 * halves} passed`))
+    },
+    5 * MINUTE,
+  )
+})
 
 describe('installed with npm into a fresh project', () => {
   test('the app compiled by tsc under strict ships one JS file per source file', async () => {
     const built = (await fs.readdir(path.join(project, 'dist'), { recursive: true })).map(String).sort()
-    expect(built).toEqual(['app.js', 'main.js', 'migrations', 'migrations/001-tasks.js', 'schema.js', 'tasks.js'])
+    expect(built).toEqual([
+      'app.js',
+      'auth.js',
+      'main.js',
+      'migrations',
+      'migrations/001-tasks.js',
+      'migrations/002-users.js',
+      'migrations/index.js',
+      'schema.js',
+      'tasks.js',
+    ])
     // No decorators anywhere, so nothing may depend on emitted design-type metadata.
     expect(await fs.readFile(path.join(project, 'dist/tasks.js'), 'utf8')).not.toMatch(/__metadata|design:paramtypes|__decorate/)
   })

@@ -88,6 +88,7 @@ const pools = new WeakMap<Kysely<any>, pg.Pool>()
  */
 export function createDatabase<DB>(options: DatabaseOptions | string): Kysely<DB> {
   const opts = typeof options === 'string' ? { url: options } : options
+  assertSupportedUrl(opts.url)
   const kind = databaseKind(opts.url)
   let dialect: Dialect
   let pool: pg.Pool | undefined
@@ -114,6 +115,24 @@ export function poolStats(db: Kysely<any>): { total: number; idle: number; waiti
   const pool = pools.get(db)
   return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }
 }
+
+/**
+ * A URL with a scheme fastkit does not speak (`mysql://`, `sqlite://`, a typo such as `postgress://`)
+ * would otherwise be taken for a PGlite folder name; refuse it and list what is accepted.
+ */
+function assertSupportedUrl(url: string): void {
+  if (typeof url !== 'string' || url.trim() === '') {
+    throw new Error(`createDatabase: no database URL given. ${ACCEPTED_URLS}`)
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase()
+  if (scheme && !['postgres', 'postgresql', 'pglite', 'memory'].includes(scheme)) {
+    throw new Error(`createDatabase: unsupported database URL scheme "${scheme}://". ${ACCEPTED_URLS}`)
+  }
+}
+
+const ACCEPTED_URLS =
+  'Use postgres://user@host:5432/db (or postgresql://) for a PostgreSQL server, memory:// for an in-memory ' +
+  'PGlite, or pglite://<dir> (or a plain directory path) for a PGlite database kept on disk.'
 
 function pgliteDir(url: string): string {
   if (url === 'memory://' || url === 'pglite://memory') return 'memory://'

@@ -4,12 +4,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 
 /**
- * Where {@link migrateToLatest} finds its migrations: a folder of modules, or the migrations themselves.
+ * Where {@link migrateToLatest} finds its migrations: the migration modules themselves (imported by
+ * your code, so every runner and bundler sees them: tsc, tsx, vitest, esbuild), or a folder read at
+ * run time.
  *
  * @example
  * ```ts
+ * import * as tasks from './migrations/001-tasks.js'
+ * import * as users from './migrations/002-users.js'
+ * await migrateToLatest(db, { migrations: { '001-tasks': tasks, '002-users': users } })
+ * // or, read from a folder at run time (plain node on built .js files, or tsx):
  * await migrateToLatest(db, { folder: new URL('./migrations', import.meta.url) })
- * await migrateToLatest(db, { migrations: { '001-tasks': { up: createTasks } } })
  * ```
  */
 export interface MigrateOptions {
@@ -18,7 +23,11 @@ export interface MigrateOptions {
    * order. `.ts` files are picked up when running under tsx or vitest, `.js` files always.
    */
   readonly folder?: string | URL
-  /** Or the migrations themselves, keyed by name (sorted by name). */
+  /**
+   * The migrations themselves, keyed by name and applied in name order: objects with `up` (and
+   * `down`), such as a module namespace (`import * as m from './001-tasks.js'`). Prefer this under
+   * vitest and bundlers, which do not see files read from a folder.
+   */
   readonly migrations?: Readonly<Record<string, Migration>>
 }
 
@@ -58,9 +67,26 @@ function migrationProvider(options: MigrateOptions): MigrationProvider {
       for (const file of files) {
         const name = file.replace(/\.(m?js|ts)$/, '')
         if (migrations[name]) continue // a built folder may hold both x.ts and x.js
-        migrations[name] = (await import(pathToFileURL(path.join(folder, file)).href)) as Migration
+        migrations[name] = await importMigration(path.join(folder, file))
       }
       return migrations
     },
+  }
+}
+
+async function importMigration(file: string): Promise<Migration> {
+  try {
+    return (await import(pathToFileURL(file).href)) as Migration
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      // Plain node (and vitest, for files it did not transform) cannot load TypeScript from a folder.
+      throw new Error(
+        `migrateToLatest: cannot import ${file} here (${(error as Error).message}). Pass the migrations as ` +
+          `imported modules instead of a folder: import * as m001 from './migrations/001-x.js', then ` +
+          `migrateToLatest(db, { migrations: { '001-x': m001 } }); or compile them to .js first.`,
+        { cause: error },
+      )
+    }
+    throw error
   }
 }

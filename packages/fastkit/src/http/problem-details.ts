@@ -18,7 +18,8 @@ export const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),
-    status: z.number().int(),
+    // Bounded, so generated examples show an error status, not -9007199254740991.
+    status: z.number().int().min(400).max(599),
     detail: z.string(),
     code: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),

@@ -205,6 +205,14 @@ export abstract class BaseRouter<
   get plugin(): FastifyPluginAsync {
     const router = this
     const plugin: FastifyPluginAsync = async (app) => {
+      // Without the core plugin there is no container to build services in; say so instead of
+      // failing deep inside the DI code.
+      if (!app.hasDecorator('container')) {
+        throw new Error(
+          `${router.constructor.name}: register the fastkit plugin before the router: ` +
+            `await app.register(fastkit, { db }); await app.register(new ${router.constructor.name}().plugin)`,
+        )
+      }
       provide(app.container, router.service as never)
       await app.register(async (scoped) => router.#register(scoped), { prefix: router.prefix })
     }

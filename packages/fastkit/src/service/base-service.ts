@@ -51,7 +51,7 @@ export type RepositoryUpdate<R> = R extends BaseRepository<infer DB, infer TB> ?
  *   static readonly inject = [MessageRepository, CurrentUser] as const
  *   constructor(messages: MessageRepository, private readonly user: AuthUser) { super(messages) }
  *
- *   protected override scope() {
+ *   protected override scope(): Scope<DB, 'messages'> {
  *     return (eb) => eb.exists(eb.selectFrom('members').whereRef('members.chatId', '=', 'messages.chatId')
  *       .where('members.userId', '=', this.user.id).select('members.userId'))
  *   }

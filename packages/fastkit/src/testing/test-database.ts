@@ -69,14 +69,20 @@ export function dialectsUnderTest(): DatabaseKind[] {
 /**
  * Creates an isolated database: on PostgreSQL a fresh `CREATE DATABASE` on the `TEST_DATABASE_URL`
  * server (so test files can run in parallel), on PGlite an in-memory instance. Runs `migrations` if
- * given.
+ * given; if they fail, the database is closed and dropped before the error is rethrown.
+ *
+ * Under vitest, pass migrations as imported modules (`{ migrations: { migrations } }`), not as a
+ * folder: vitest transforms what your test imports, but fastkit's own `import()` of a `.ts` file in
+ * a folder runs under plain Node.
  *
  * @example
  * ```ts
+ * import { migrations } from '../src/migrations/index.js' // { '001-tasks': await import(…), … }
+ *
  * describe.each(dialectsUnderTest())('%s', (kind) => {
- *   let t: TestDatabase<DB>
- *   beforeAll(async () => { t = await createTestDatabase<DB>(kind, { migrations: { folder } }) })
- *   afterAll(() => t.destroy())
+ *   let t: TestDatabase<DB> | undefined
+ *   beforeAll(async () => { t = await createTestDatabase<DB>(kind, { migrations: { migrations } }) })
+ *   afterAll(() => t?.destroy()) // t is unset when beforeAll failed
  * })
  * ```
  */
@@ -98,14 +104,23 @@ export async function createTestDatabase<DB>(
   } else {
     url = options.dataDir ? `pglite://${options.dataDir}` : 'memory://'
   }
-  const db = createDatabase<DB>({ ...options.database, url })
-  if (options.migrations) await migrateToLatest(db, options.migrations)
+  let db: Kysely<DB> | undefined
+  try {
+    db = createDatabase<DB>({ ...options.database, url })
+    if (options.migrations) await migrateToLatest(db, options.migrations)
+  } catch (error) {
+    // The caller gets no handle to clean up with: close and drop what was made before rethrowing.
+    await db?.destroy().catch(() => {})
+    await drop().catch(() => {})
+    throw error
+  }
+  const ready = db
   return {
     kind,
     url,
-    db,
+    db: ready,
     async destroy() {
-      await db.destroy()
+      await ready.destroy()
       await drop()
     },
   }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 export const packageDir = fileURLToPath(new URL('../../', import.meta.url))
 export const workspaceDir = path.resolve(packageDir, '../..')
-export const fixtureDir = fileURLToPath(new URL('./fixture/', import.meta.url))
+export const readmePath = path.join(packageDir, 'README.md')
 
 export interface RunResult {
   readonly code: number | null
@@ -184,4 +184,51 @@ export function startServer(
     child.once('error', (error) => fail(error.message))
     void exited.then((code) => fail(`exited with ${code} before listening`))
   })
+}
+
+/** What the README's project is made of: each is a file the README shows. */
+export const README_PROJECT_FILES = [
+  'package.json',
+  'tsconfig.json',
+  'src/schema.ts',
+  'src/migrations/001-tasks.ts',
+  'src/migrations/002-users.ts',
+  'src/migrations/index.ts',
+  'src/tasks.ts',
+  'src/auth.ts',
+  'src/app.ts',
+  'src/main.ts',
+  'test/app.test.ts',
+] as const
+
+/**
+ * The project files the README shows: every fenced `ts`/`json` block whose paragraph starts with the
+ * file's path in backticks (`` `src/app.ts`: … `` or `` `test/app.test.ts`, … ``). The install test
+ * writes exactly these, so the README cannot drift from what is compiled, run and tested.
+ */
+export function readmeFiles(markdown: string): Map<string, string> {
+  const files = new Map<string, string>()
+  const block = /^`([\w./-]+\.(?:ts|json))`[:,][^\n]*(?:\n[^\n]+)*\n\n```(?:ts|json)\n([\s\S]*?)\n```$/gm
+  for (const match of markdown.matchAll(block)) {
+    const [, file, body] = match
+    if (files.has(file!)) throw new Error(`README.md shows ${file} twice`)
+    files.set(file!, `${body}\n`)
+  }
+  return files
+}
+
+/**
+ * True when `version` is in `range` (an exact version, `^x.y.z` or `~x.y.z`, npm's semantics), so the
+ * versions the README asks for are the ones fastkit is tested with.
+ */
+export function rangeAllows(range: string, version: string): boolean {
+  const r = /^([\^~]?)(\d+)\.(\d+)\.(\d+)$/.exec(range)
+  const v = /^(\d+)\.(\d+)\.(\d+)/.exec(version)
+  if (!r || !v) return false
+  const [want, got] = [r.slice(2).map(Number), v.slice(1).map(Number)] as [number[], number[]]
+  const op = r[1]
+  if (op === '') return want.join('.') === got.join('.')
+  if (got[0] !== want[0]) return false
+  if ((op === '~' || want[0] === 0) && got[1] !== want[1]) return false
+  return got[1]! > want[1]! || (got[1] === want[1] && got[2]! >= want[2]!)
 }
