@@ -162,11 +162,25 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     ['JSON with a __proto__ key', () => raw('POST', '/chats', 'application/json', '{"name":"x","__proto__":{"isGroup":true}}'), 400],
     ['empty JSON body', () => raw('POST', '/messages', 'application/json', ''), 400],
     ['unsupported content type', () => raw('POST', '/messages', 'application/xml', `<message chatId="${MISSING_ID}">hi</message>`), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['a text/plain body', () => raw('POST', '/messages', 'text/plain', `chatId=${chat.id}&text=hi`), 400, V],
+    ['a text/plain body', () => raw('POST', '/messages', 'text/plain', `chatId=${chat.id}&text=hi`), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['JSON in latin1', () => raw('POST', '/messages', 'application/json; charset=iso-8859-1', JSON.stringify({ chatId: chat.id, text: 'caf\xe9' })), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a malformed URL', () => get('/chats/%'), 400, 'BAD_REQUEST'],
+    ['a URL over 8192 characters', () => get(`/users?search=${'a'.repeat(9_000)}`), 414, 'URI_TOO_LONG'],
     ['a body over the 64 KiB limit', () => post('/messages', { chatId: chat.id, text: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE'],
     ['a patch over the 64 KiB limit', () => patch(`/messages/${message.id}`, { text: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE'],
     ['an unknown route', () => get('/nothing/here'), 404, 'NOT_FOUND'],
-    ['an unknown method on a known path', () => ({ method: 'PUT', url: `/messages/${message.id}`, headers: u.headers, payload: { text: 'x' } }), 404, 'NOT_FOUND'],
+    ['an unknown method on a known path', () => ({ method: 'PUT', url: `/messages/${message.id}`, headers: u.headers, payload: { text: 'x' } }), 405, 'METHOD_NOT_ALLOWED'],
+    // Text PostgreSQL cannot store as sent: refused before any SQL, naming the field
+    ['message: text with a NUL', () => post('/messages', { chatId: chat.id, text: 'a\u0000b' }), 400, V],
+    ['message: text with a lone surrogate', () => post('/messages', { chatId: chat.id, text: 'a\ud800b' }), 400, V],
+    ['message patch: text with a NUL', () => patch(`/messages/${message.id}`, { text: '\u0000' }), 400, V],
+    ['chats: name with a NUL', () => post('/chats', { name: 'x\u0000' }), 400, V],
+    ['chat patch: name with a lone surrogate', () => patch(`/chats/${chat.id}`, { name: '\udc00x' }), 400, V],
+    ['users: search with a NUL', () => get('/users?search=a%00'), 400, V],
+    ['register: username with a NUL', () => post('/auth/register', { ...good, username: 'nul\u0000name' }, false), 400, V],
+    ['register: password with a lone surrogate', () => post('/auth/register', { ...good, password: 'long enough \ud800' }, false), 400, V],
+    ['login: username with a NUL', () => post('/auth/login', { username: 'a\u0000', password: 'x' }, false), 400, V],
+    ['message get: id with a NUL', () => get('/messages/%00'), 400, V],
   ]
 
   test.each(cases.map(([name, request, status, code]) => [name, status, request, code] as const))('%s → %i', async (_name, status, request, code) => {
@@ -176,6 +190,24 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     expect(problem.code).toMatch(/^[A-Z_]+$/)
     expect(problem.detail.length).toBeGreaterThan(0)
     if (problem.code === V) expect(problem.errors.length).toBeGreaterThan(0)
+  })
+
+  test('unstorable text is refused naming the field, before any SQL runs', async () => {
+    const cases: [InjectOptions, string][] = [
+      [post('/messages', { chatId: chat.id, text: 'hello\u0000world' }), 'body.text'],
+      [post('/chats', { name: 'ok', memberIds: [], extra: ['\ud83d'] }), 'body.extra.0'],
+      [patch(`/chats/${chat.id}`, { name: 'bad\u0000name' }), 'body.name'],
+      [get('/users?search=%00'), 'querystring.search'],
+      [get(`/chats/${chat.id}%00`), 'params.id'],
+      [post('/auth/register', { username: 'x\u0000y', password: good.password }, false), 'body.username'],
+    ]
+    for (const [request, path] of cases) {
+      t.queries.length = 0
+      const problem = expectProblem(await t.inject(request), 400, V)
+      expect(problem.errors, String(request.url)).toEqual([{ path, message: expect.stringMatching(/NUL|surrogate/) }])
+      expect(problem.detail).toContain(path)
+      expect(t.queries.map((q) => q.sql).filter((s) => !/^(begin|commit|rollback)/i.test(s)), String(request.url)).toEqual([])
+    }
   })
 
   test('validation problems name each bad field', async () => {
