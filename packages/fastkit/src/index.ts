@@ -55,6 +55,7 @@ export {
   type RowOf,
   type SortKey,
 } from './repository/list-query.js'
+export type { CursorKeyType } from './repository/cursor.js'
 export { BaseService, type RepositoryInsert, type RepositoryRow, type RepositoryUpdate } from './service/base-service.js'
 export {
   BaseRouter,
