@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { createServer } from 'node:http'
 import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
@@ -131,6 +132,30 @@ describe('every HTTP error is problem+json', () => {
     expect((await app.inject({ method: 'HEAD', url: '/things/1' })).statusCode).toBe(200)
     expect((await app.inject({ method: 'GET', url: '/nested/ping' })).json()).toEqual({ pong: true })
   })
+})
+
+test('a request that takes longer than requestTimeout to arrive gets a 408 problem from Node', async () => {
+  const db = createDatabase('memory://')
+  // Node checks request deadlines every connectionsCheckingInterval (30 s by default): shortened here.
+  const app = Fastify({
+    ...fastkitServerOptions,
+    requestTimeout: 200,
+    serverFactory: (handler) => createServer({ requestTimeout: 200, connectionsCheckingInterval: 50 }, handler),
+  })
+  await app.register(fastkit, { db })
+  app.post('/things', async () => ({ ok: true }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  try {
+    // Headers promise ten bytes; only one ever comes.
+    const res = parseRaw(await exchange(port, 'POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{'))
+    expect(res.status).toBe(408)
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(JSON.parse(res.body)).toMatchObject({ status: 408, code: 'REQUEST_TIMEOUT' })
+  } finally {
+    await app.close()
+    await db.destroy()
+  }
 })
 
 describe('while the server closes', () => {
