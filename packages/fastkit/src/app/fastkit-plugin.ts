@@ -98,11 +98,8 @@ export const fastkit = fp(
     // Before validation and before any SQL: PostgreSQL cannot store these strings (a NUL is error
     // 22021, a lone surrogate would silently become U+FFFD), so they are the client's 400.
     app.addHook('preValidation', (request, _reply, done) => {
-      const issues = [
-        ...unstorableText(request.params, 'params'),
-        ...unstorableText(request.query, 'querystring'),
-        ...unstorableText(request.body, 'body'),
-      ]
+      const issues = unstorableText(request.params, 'params')
+      issues.push(...unstorableText(request.query, 'querystring'), ...unstorableText(request.body, 'body'))
       if (issues.length === 0) return done()
       const first = issues[0]!
       done(new ValidationError(`Invalid ${first.path}: ${first.message}`, issues))
