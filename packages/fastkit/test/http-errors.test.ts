@@ -130,6 +130,8 @@ describe('every HTTP error is problem+json', () => {
       expect(res.json()).toEqual({ name: '😀 ok' })
     }
     expect((await app.inject({ method: 'HEAD', url: '/things/1' })).statusCode).toBe(200)
+    // A charset on a request without a body has nothing to decode.
+    expect((await app.inject({ method: 'GET', url: '/things/1', headers: { 'content-type': 'application/json; charset=latin1' } })).statusCode).toBe(200)
     expect((await app.inject({ method: 'GET', url: '/nested/ping' })).json()).toEqual({ pong: true })
   })
 })

@@ -88,8 +88,8 @@ export const fastkit = fp(
         const error = new HttpError({ status: 414, code: ErrorCode.URI_TOO_LONG, message: `The URL is longer than ${maxUrlLength} characters` })
         return void sendProblem(reply, error)
       }
-      const contentType = request.headers['content-type']
-      if (contentType !== undefined && contentType.includes('charset') && hasForeignCharset(contentType)) {
+      const { 'content-type': contentType, 'content-length': length, 'transfer-encoding': chunked } = request.headers
+      if (contentType?.includes('charset') && hasForeignCharset(contentType) && ((length !== undefined && length !== '0') || chunked)) {
         const error = new HttpError({ status: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'Request bodies must be UTF-8' })
         return void sendProblem(reply, error)
       }
