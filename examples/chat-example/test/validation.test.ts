@@ -167,6 +167,8 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     ['empty JSON body', () => raw('POST', '/messages', 'application/json', ''), 400],
     ['unsupported content type', () => raw('POST', '/messages', 'application/xml', `<message chatId="${MISSING_ID}">hi</message>`), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['a text/plain body', () => raw('POST', '/messages', 'text/plain', `chatId=${chat.id}&text=hi`), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a form body on a JSON route', () => raw('POST', '/chats', 'application/x-www-form-urlencoded', 'name=formed'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a form body on a JSON patch', () => raw('PATCH', `/chats/${chat.id}`, 'application/x-www-form-urlencoded', 'name=formed'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['JSON in latin1', () => raw('POST', '/messages', 'application/json; charset=iso-8859-1', JSON.stringify({ chatId: chat.id, text: 'caf\xe9' })), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['a malformed URL', () => get('/chats/%'), 400, 'BAD_REQUEST'],
     ['a URL over 8192 characters', () => get(`/users?search=${'a'.repeat(9_000)}`), 414, 'URI_TOO_LONG'],
