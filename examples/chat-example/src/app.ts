@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Kysely } from 'kysely'
-import { fastkit, fastkitAuth, openapi, type EventTransport } from 'fastkit'
+import { fastkit, fastkitAuth, fastkitServerOptions, openapi, type EventTransport } from 'fastkit'
 import { AuthRouter } from './auth/auth.router.js'
 import { ChatRouter } from './chats/chat.router.js'
 import type { ChatConfig } from './config.js'
@@ -28,8 +28,7 @@ export interface BuildAppOptions {
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, db } = options
-  const app = Fastify({ bodyLimit: 64 * 1024, trustProxy: false, ...options.fastify })
-  await app.register(formbody)
+  const app = Fastify({ ...fastkitServerOptions, bodyLimit: 64 * 1024, trustProxy: false, ...options.fastify })
   await app.register(fastkit, { db })
   await app.register(fastkitAuth, {
     secret: config.jwtSecret,
@@ -45,7 +44,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   })
   await realtime(app, config, options.transport)
   await app.register(health)
-  for (const router of [new AuthRouter(), new UserRouter(), new ChatRouter(), new MessageRouter()]) {
+  // Form bodies only where the OAuth2 password flow sends them (/auth): anywhere else a form is a 415.
+  await app.register(async (auth) => {
+    await auth.register(formbody)
+    await auth.register(new AuthRouter().plugin)
+  })
+  for (const router of [new UserRouter(), new ChatRouter(), new MessageRouter()]) {
     await app.register(router.plugin)
   }
   return app

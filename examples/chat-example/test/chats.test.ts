@@ -62,7 +62,7 @@ describe.each(dialectsUnderTest())('/chats over HTTP on %s', (kind) => {
       cursor = page.nextCursor
     } while (cursor)
     expect(seen.map((c) => c.id).sort()).toEqual(mine.map((c) => c.id).sort())
-    // Default order: most recently updated first.
+    // Default order: newest first (by creation, a key that never changes).
     expect(seen.map((c) => c.id)).toEqual([...mine].reverse().map((c) => c.id))
 
     const theirs: Page<ChatJson> = await t.page(other, '/chats')
@@ -70,6 +70,30 @@ describe.each(dialectsUnderTest())('/chats over HTTP on %s', (kind) => {
 
     const byName: Page<ChatJson> = await t.page(me, '/chats?sort=name')
     expect(byName.items.map((c) => c.name)).toEqual(mine.map((c) => c.name).sort())
+  })
+
+  test('renaming chats while a client pages the default order: every chat is seen exactly once', async () => {
+    const me = await t.user('pager')
+    const mine: ChatJson[] = []
+    for (let i = 0; i < 7; i++) mine.push(await t.chat(me, [], { name: `page-${i}` }))
+    const rename = (chat: ChatJson, name: string) =>
+      t.inject({ method: 'PATCH', url: `/chats/${chat.id}`, headers: me.headers, payload: { name } })
+
+    const seen: string[] = []
+    let cursor: string | null = null
+    let round = 0
+    do {
+      const page: Page<ChatJson> = await t.page(me, `/chats?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      seen.push(...page.items.map((c) => c.id))
+      cursor = page.nextCursor
+      // Between pages, rename the chat the client has not reached yet and one it has already seen.
+      const unseen = mine.filter((c) => !seen.includes(c.id))
+      if (unseen.length) expect((await rename(unseen[0]!, `renamed-${round}-a`)).statusCode).toBe(200)
+      expect((await rename(mine.find((c) => c.id === seen[0])!, `renamed-${round}-b`)).statusCode).toBe(200)
+      round++
+    } while (cursor)
+    expect(seen).toHaveLength(mine.length)
+    expect([...seen].sort()).toEqual(mine.map((c) => c.id).sort())
   })
 
   test('GET /chats/:id is 200 for a member, 404 for a missing chat, 400 for a malformed id', async () => {
@@ -89,18 +113,19 @@ describe.each(dialectsUnderTest())('/chats over HTTP on %s', (kind) => {
     expect(updated).toMatchObject({ id: chat.id, name: 'renamed', createdAt: chat.createdAt, ownerId: owner.id })
     expect(Date.parse(updated.updatedAt)).toBeGreaterThan(Date.parse(chat.updatedAt))
     expect((await t.inject({ method: 'GET', url: `/chats/${chat.id}`, headers: owner.headers })).json()).toEqual(updated)
-    // A renamed chat moves to the top of the default list.
-    await t.chat(owner)
+    // A renamed chat moves to the top of the list by recent activity (the default order stays by creation).
+    const newer = await t.chat(owner)
     await t.inject({ method: 'PATCH', url: `/chats/${chat.id}`, headers: owner.headers, payload: { name: 'again' } })
-    expect((await t.page<ChatJson>(owner, '/chats?limit=1')).items[0]!.id).toBe(chat.id)
+    expect((await t.page<ChatJson>(owner, '/chats?limit=1&sort=-updatedAt')).items[0]!.id).toBe(chat.id)
+    expect((await t.page<ChatJson>(owner, '/chats?limit=1')).items[0]!.id).toBe(newer.id)
   })
 
-  test('PUT is not a route of /chats', async () => {
+  test('PUT is not a route of /chats: 405 with the methods that are', async () => {
     const owner = await t.user('own')
     const chat = await t.chat(owner)
     const res = await t.inject({ method: 'PUT', url: `/chats/${chat.id}`, headers: owner.headers, payload: { name: 'x' } })
-    expect(res.statusCode).toBe(404)
-    expect(res.headers['content-type']).toMatch(/problem\+json/)
+    expectProblem(res, 405, 'METHOD_NOT_ALLOWED')
+    expect(res.headers.allow).toBe('DELETE, GET, HEAD, PATCH')
   })
 
   test('DELETE /chats/:id removes the chat with its messages and memberships, and nothing else', async () => {

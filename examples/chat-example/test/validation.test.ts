@@ -85,8 +85,8 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     ['users: search too long', () => get(`/users?search=${'a'.repeat(33)}`), 400, V],
     ['users: limit 0', () => get('/users?limit=0'), 400, V],
     ['users: limit given twice', () => get('/users?limit=1&limit=2'), 400, V],
-    ['users: bad cursor', () => get('/users?cursor=%%%'), 400],
-    ['users: forged cursor with a bad value type', () => get(`/users?cursor=${forgedCursor('username,id', [1, 2])}`), 400],
+    ['users: bad cursor', () => get('/users?cursor=%%%'), 400, 'BAD_REQUEST'],
+    ['users: forged cursor with a bad value type', () => get(`/users?cursor=${forgedCursor('username,id', [1, 2])}`), 400, 'BAD_REQUEST'],
     ['users: bad id', () => get('/users/1234'), 400, V],
     // POST /chats
     ['chats: name missing', () => post('/chats', {}), 400, V],
@@ -111,10 +111,14 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     ['chats list: sort by a secret', () => get('/chats?sort=-passwordHash'), 400, V],
     ['chats list: unknown count value', () => get('/chats?count=maybe'), 400, V],
     ['chats list: unknown parameter', () => get('/chats?owner=me'), 400, V],
-    ['chats list: garbage cursor', () => get('/chats?cursor=!!'), 400],
-    ['chats list: cursor of another sort', () => get(`/chats?sort=name&cursor=${forgedCursor('-updatedAt,-id', ['2024-01-01', MISSING_ID])}`), 400],
-    ['chats list: forged cursor with a bad timestamp', () => get(`/chats?cursor=${forgedCursor('-updatedAt,-id', ['yesterday-ish', 'zzz'])}`), 400],
-    ['chats list: forged cursor with too many values', () => get(`/chats?cursor=${forgedCursor('-updatedAt,-id', ['2024-01-01', MISSING_ID, 'x'])}`), 400],
+    ['chats list: garbage cursor', () => get('/chats?cursor=!!'), 400, 'BAD_REQUEST'],
+    ['chats list: cursor of another sort', () => get(`/chats?sort=name&cursor=${forgedCursor('-updatedAt,-id', ['2024-01-01', MISSING_ID])}`), 400, 'BAD_REQUEST'],
+    ['chats list: forged cursor with a bad timestamp', () => get(`/chats?cursor=${forgedCursor('-updatedAt,-id', ['yesterday-ish', 'zzz'])}`), 400, 'BAD_REQUEST'],
+    ['chats list: forged cursor with a bad id', () => get(`/chats?cursor=${forgedCursor('-createdAt,-id', ['2024-01-01 00:00:00+00', 'not-a-uuid'])}`), 400, 'BAD_REQUEST'],
+    ['chats list: forged cursor with an impossible date', () => get(`/chats?cursor=${forgedCursor('-createdAt,-id', ['2024-02-30 00:00:00+00', MISSING_ID])}`), 400, 'BAD_REQUEST'],
+    ['users: forged cursor with a NUL', () => get(`/users?cursor=${forgedCursor('username,id', ['a\u0000', MISSING_ID])}`), 400, 'BAD_REQUEST'],
+    ['members list: forged cursor with a bad id', () => get(`/chats/${chat.id}/members?cursor=${forgedCursor('joinedAt,id', ['2024-01-01 00:00:00+00', 'nope'])}`), 400, 'BAD_REQUEST'],
+    ['chats list: forged cursor with too many values', () => get(`/chats?cursor=${forgedCursor('-updatedAt,-id', ['2024-01-01', MISSING_ID, 'x'])}`), 400, 'BAD_REQUEST'],
     // /chats/:id and members
     ['chat get: bad id', () => get('/chats/not-a-uuid'), 400, V],
     ['chat patch: bad id', () => patch('/chats/not-a-uuid', { name: 'x' }), 400, V],
@@ -125,7 +129,7 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     ['chat patch: name is a list', () => patch(`/chats/${chat.id}`, { name: ['a'] }), 400, V],
     ['members list: bad chat id', () => get('/chats/x/members'), 400, V],
     ['members list: limit 1000', () => get(`/chats/${chat.id}/members?limit=1000`), 400, V],
-    ['members list: bad cursor', () => get(`/chats/${chat.id}/members?cursor=${forgedCursor('joinedAt,id', ['not a time', 'x'])}`), 400],
+    ['members list: bad cursor', () => get(`/chats/${chat.id}/members?cursor=${forgedCursor('joinedAt,id', ['not a time', 'x'])}`), 400, 'BAD_REQUEST'],
     ['members add: userId missing', () => post(`/chats/${chat.id}/members`, {}), 400, V],
     ['members add: userId is a number', () => post(`/chats/${chat.id}/members`, { userId: 1 }), 400, V],
     ['members add: bad chat id', () => post('/chats/nope/members', { userId: u.id }), 400, V],
@@ -146,11 +150,11 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     ['messages list: limit 0', () => get(`/messages?chatId=${chat.id}&limit=0`), 400, V],
     ['messages list: limit 101', () => get(`/messages?chatId=${chat.id}&limit=101`), 400, V],
     ['messages list: limit empty', () => get(`/messages?chatId=${chat.id}&limit=`), 400, V],
-    ['messages list: garbage cursor', () => get(`/messages?chatId=${chat.id}&cursor=***`), 400],
+    ['messages list: garbage cursor', () => get(`/messages?chatId=${chat.id}&cursor=***`), 400, 'BAD_REQUEST'],
     ['messages list: cursor too long', () => get(`/messages?chatId=${chat.id}&cursor=${'a'.repeat(4097)}`), 400, V],
-    ['messages list: cursor of another list', () => get(`/messages?chatId=${chat.id}&cursor=${forgedCursor('username,id', ['a', MISSING_ID])}`), 400],
-    ['messages list: forged cursor with a bad timestamp', () => get(`/messages?chatId=${chat.id}&cursor=${forgedCursor('-createdAt,-id', ['not a time', MISSING_ID])}`), 400],
-    ['messages list: forged cursor with a bad id', () => get(`/messages?chatId=${chat.id}&cursor=${forgedCursor('-createdAt,-id', ['2024-01-01T00:00:00Z', 'not-a-uuid'])}`), 400],
+    ['messages list: cursor of another list', () => get(`/messages?chatId=${chat.id}&cursor=${forgedCursor('username,id', ['a', MISSING_ID])}`), 400, 'BAD_REQUEST'],
+    ['messages list: forged cursor with a bad timestamp', () => get(`/messages?chatId=${chat.id}&cursor=${forgedCursor('-createdAt,-id', ['not a time', MISSING_ID])}`), 400, 'BAD_REQUEST'],
+    ['messages list: forged cursor with a bad id', () => get(`/messages?chatId=${chat.id}&cursor=${forgedCursor('-createdAt,-id', ['2024-01-01T00:00:00Z', 'not-a-uuid'])}`), 400, 'BAD_REQUEST'],
     ['messages list: after is not a uuid', () => get(`/messages?chatId=${chat.id}&after=1`), 400, V],
     ['message get: bad id', () => get('/messages/1'), 400, V],
     ['message patch: bad id', () => patch('/messages/1', { text: 'x' }), 400, V],
@@ -162,11 +166,27 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     ['JSON with a __proto__ key', () => raw('POST', '/chats', 'application/json', '{"name":"x","__proto__":{"isGroup":true}}'), 400],
     ['empty JSON body', () => raw('POST', '/messages', 'application/json', ''), 400],
     ['unsupported content type', () => raw('POST', '/messages', 'application/xml', `<message chatId="${MISSING_ID}">hi</message>`), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['a text/plain body', () => raw('POST', '/messages', 'text/plain', `chatId=${chat.id}&text=hi`), 400, V],
+    ['a text/plain body', () => raw('POST', '/messages', 'text/plain', `chatId=${chat.id}&text=hi`), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a form body on a JSON route', () => raw('POST', '/chats', 'application/x-www-form-urlencoded', 'name=formed'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a form body on a JSON patch', () => raw('PATCH', `/chats/${chat.id}`, 'application/x-www-form-urlencoded', 'name=formed'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['JSON in latin1', () => raw('POST', '/messages', 'application/json; charset=iso-8859-1', JSON.stringify({ chatId: chat.id, text: 'caf\xe9' })), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a malformed URL', () => get('/chats/%'), 400, 'BAD_REQUEST'],
+    ['a URL over 8192 characters', () => get(`/users?search=${'a'.repeat(9_000)}`), 414, 'URI_TOO_LONG'],
     ['a body over the 64 KiB limit', () => post('/messages', { chatId: chat.id, text: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE'],
     ['a patch over the 64 KiB limit', () => patch(`/messages/${message.id}`, { text: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE'],
     ['an unknown route', () => get('/nothing/here'), 404, 'NOT_FOUND'],
-    ['an unknown method on a known path', () => ({ method: 'PUT', url: `/messages/${message.id}`, headers: u.headers, payload: { text: 'x' } }), 404, 'NOT_FOUND'],
+    ['an unknown method on a known path', () => ({ method: 'PUT', url: `/messages/${message.id}`, headers: u.headers, payload: { text: 'x' } }), 405, 'METHOD_NOT_ALLOWED'],
+    // Text PostgreSQL cannot store as sent: refused before any SQL, naming the field
+    ['message: text with a NUL', () => post('/messages', { chatId: chat.id, text: 'a\u0000b' }), 400, V],
+    ['message: text with a lone surrogate', () => post('/messages', { chatId: chat.id, text: 'a\ud800b' }), 400, V],
+    ['message patch: text with a NUL', () => patch(`/messages/${message.id}`, { text: '\u0000' }), 400, V],
+    ['chats: name with a NUL', () => post('/chats', { name: 'x\u0000' }), 400, V],
+    ['chat patch: name with a lone surrogate', () => patch(`/chats/${chat.id}`, { name: '\udc00x' }), 400, V],
+    ['users: search with a NUL', () => get('/users?search=a%00'), 400, V],
+    ['register: username with a NUL', () => post('/auth/register', { ...good, username: 'nul\u0000name' }, false), 400, V],
+    ['register: password with a lone surrogate', () => post('/auth/register', { ...good, password: 'long enough \ud800' }, false), 400, V],
+    ['login: username with a NUL', () => post('/auth/login', { username: 'a\u0000', password: 'x' }, false), 400, V],
+    ['message get: id with a NUL', () => get('/messages/%00'), 400, V],
   ]
 
   test.each(cases.map(([name, request, status, code]) => [name, status, request, code] as const))('%s → %i', async (_name, status, request, code) => {
@@ -175,7 +195,28 @@ describe.each(dialectsUnderTest())('bad input on %s', (kind) => {
     const problem = expectProblem(res, status, code)
     expect(problem.code).toMatch(/^[A-Z_]+$/)
     expect(problem.detail.length).toBeGreaterThan(0)
+    // Nothing of PostgreSQL's own wording (`invalid input syntax for type uuid: …`) reaches a client.
+    expect(res.body).not.toMatch(/invalid input syntax|for type [a-z]|out of range for|violates .*constraint|relation "/i)
+    if (problem.code === 'BAD_REQUEST' && /cursor/.test(_name)) expect(problem.detail).toMatch(/^Invalid cursor/)
     if (problem.code === V) expect(problem.errors.length).toBeGreaterThan(0)
+  })
+
+  test('unstorable text is refused naming the field, before any SQL runs', async () => {
+    const cases: [InjectOptions, string][] = [
+      [post('/messages', { chatId: chat.id, text: 'hello\u0000world' }), 'body.text'],
+      [post('/chats', { name: 'ok', memberIds: [], extra: ['\ud83d'] }), 'body.extra.0'],
+      [patch(`/chats/${chat.id}`, { name: 'bad\u0000name' }), 'body.name'],
+      [get('/users?search=%00'), 'querystring.search'],
+      [get(`/chats/${chat.id}%00`), 'params.id'],
+      [post('/auth/register', { username: 'x\u0000y', password: good.password }, false), 'body.username'],
+    ]
+    for (const [request, path] of cases) {
+      t.queries.length = 0
+      const problem = expectProblem(await t.inject(request), 400, V)
+      expect(problem.errors, String(request.url)).toEqual([{ path, message: expect.stringMatching(/NUL|surrogate/) }])
+      expect(problem.detail).toContain(path)
+      expect(t.queries.map((q) => q.sql).filter((s) => !/^(begin|commit|rollback)/i.test(s)), String(request.url)).toEqual([])
+    }
   })
 
   test('validation problems name each bad field', async () => {

@@ -40,6 +40,8 @@ export {
   type HttpErrorOptions,
 } from './http/errors.js'
 export { formatValidationIssues, problemDetails, problemOf, ProblemSchema, sendProblem, toHttpError, type Problem } from './http/problem-details.js'
+export { fastkitServerOptions, problemClientErrorHandler, problemFrameworkErrors } from './http/server-options.js'
+export { unstorableText } from './http/storable-text.js'
 
 // crud: repository, service, router, openapi
 export { BaseRepository, type IdOf, type Scope, type ScopeOptions } from './repository/base-repository.js'
@@ -53,6 +55,7 @@ export {
   type RowOf,
   type SortKey,
 } from './repository/list-query.js'
+export type { CursorKeyType } from './repository/cursor.js'
 export { BaseService, type RepositoryInsert, type RepositoryRow, type RepositoryUpdate } from './service/base-service.js'
 export {
   BaseRouter,

@@ -17,7 +17,14 @@ export class ChatMemberRepository extends BaseRepository<DB, 'chatMembers'> {
 
   /** A page of a chat's members in the order they joined. */
   page(chatId: string, limit: number, cursor?: string): Promise<Page<ChatMember>> {
-    return this.findMany({ where: { chatId }, sort: ['joinedAt'], limit, cursor: cursor ?? null, notNull: ['joinedAt'] })
+    return this.findMany({
+      where: { chatId },
+      sort: ['joinedAt'],
+      limit,
+      cursor: cursor ?? null,
+      notNull: ['joinedAt'],
+      keyTypes: { joinedAt: 'timestamp', id: 'uuid' },
+    })
   }
 
   async remove(chatId: string, userId: string): Promise<boolean> {

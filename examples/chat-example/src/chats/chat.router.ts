@@ -11,7 +11,10 @@ export class ChatRouter extends BaseRouter<ChatService, typeof ChatCreate, typeo
     super(ChatService, '/chats', ChatCreate, ChatRead, {
       auth: true,
       update: ChatUpdate,
-      list: { sort: ['createdAt', 'updatedAt', 'name'], defaultSort: ['-updatedAt'] },
+      // Newest first by creation: a key no write changes, so a chat renamed (updatedAt, name) while a
+      // client pages can neither be skipped nor seen twice. `updatedAt` and `name` stay sortable, as
+      // keys that are unstable under writes (API.md says so).
+      list: { sort: ['createdAt', 'updatedAt', 'name'], defaultSort: ['-createdAt'] },
       routes: { replace: false },
     })
   }

@@ -42,10 +42,13 @@ const STATUS_CODE_NAMES: Record<number, string> = {
   403: ErrorCode.FORBIDDEN,
   404: ErrorCode.NOT_FOUND,
   405: ErrorCode.METHOD_NOT_ALLOWED,
+  408: ErrorCode.REQUEST_TIMEOUT,
   409: ErrorCode.CONFLICT,
   413: ErrorCode.PAYLOAD_TOO_LARGE,
+  414: ErrorCode.URI_TOO_LONG,
   415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
   429: ErrorCode.RATE_LIMITED,
+  431: ErrorCode.HEADERS_TOO_LARGE,
   503: ErrorCode.SERVICE_UNAVAILABLE,
 }
 
@@ -150,8 +153,24 @@ export function sendProblem(reply: FastifyReply, error: HttpError): FastifyReply
 }
 
 /**
+ * A route URL as a regular expression over request paths, to tell "no such path" (404) from "no such
+ * method on this path" (405). Parameters (`:id`, `:id(^\\d+)`, `:a-:b`) match one segment and a `*`
+ * the rest: a parameter's own regex is not applied, so such a path may get a 405 where Fastify's
+ * router would not have matched it at all.
+ */
+function pathPattern(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((segment) => (segment === '*' ? '.*' : /[:*]/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
+  return new RegExp(`^${source}$`)
+}
+
+/**
  * The one place errors become responses: sets the error handler and the not-found handler so every
- * error, fastkit's, Fastify's or the database's, is an RFC 9457 problem with a stable `code`.
+ * error, fastkit's, Fastify's or the database's, is an RFC 9457 problem with a stable `code`. A known
+ * path asked with a method it does not take is a 405 with an `Allow` header (routes registered after
+ * this plugin are known), an unknown path a 404.
  * 5xx errors are logged with their cause; 4xx are logged at `info`. The {@link fastkit} plugin registers it.
  *
  * @example
@@ -167,9 +186,30 @@ export const problemDetails = fp(
       else request.log.info({ code: httpError.code, status: httpError.status }, httpError.message)
       return sendProblem(reply, httpError)
     })
-    app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
-      sendProblem(reply, new NotFoundError(`Route ${request.method} ${request.url.split('?')[0]} not found`)),
-    )
+    const routes = new Map<string, { readonly pattern: RegExp; readonly methods: Set<string> }>()
+    app.addHook('onRoute', (route) => {
+      let entry = routes.get(route.url)
+      if (!entry) routes.set(route.url, (entry = { pattern: pathPattern(route.url), methods: new Set() }))
+      for (const method of [route.method].flat()) entry.methods.add(method)
+    })
+    app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+      const path = request.url.split('?')[0]!
+      const allowed = new Set<string>()
+      for (const { pattern, methods } of routes.values()) if (pattern.test(path)) for (const method of methods) allowed.add(method)
+      if (allowed.size > 0 && !allowed.has(request.method)) {
+        const allow = [...allowed].sort().join(', ')
+        return sendProblem(
+          reply,
+          new HttpError({
+            status: 405,
+            code: ErrorCode.METHOD_NOT_ALLOWED,
+            message: `Method ${request.method} is not allowed on ${path}; allowed: ${allow}`,
+            headers: { allow },
+          }),
+        )
+      }
+      return sendProblem(reply, new NotFoundError(`Route ${request.method} ${path} not found`))
+    })
   },
   { name: 'fastkit.problem-details', fastify: '5.x' },
 )

@@ -1,6 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type SqlBool, type Updateable } from 'kysely'
 import { UnitOfWork } from '../uow/unit-of-work.js'
-import { decodeCursor, encodeCursor } from './cursor.js'
+import { isDatabaseError } from '../db/database-errors.js'
+import { decodeCursor, encodeCursor, invalidCursor, type CursorKeyType } from './cursor.js'
 import type { Filter, ListQuery, Page, RowOf, SortKey } from './list-query.js'
 
 /**
@@ -38,6 +39,9 @@ export interface ScopeOptions<DB, TB extends keyof DB> {
 export type IdOf<Row> = Row extends { id: infer I } ? I : never
 
 const DEFAULT_LIMIT = 50
+
+/** SQLSTATEs of a value PostgreSQL cannot read as its column's type: bad syntax, out of range, bad bytes. */
+const CURSOR_DATA_ERRORS = new Set(['22P02', '22007', '22008', '22003', '22021', '22P05'])
 
 /**
  * Typed data access for one table, through the request's {@link UnitOfWork}: every repository of one
@@ -107,7 +111,10 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     const keys = this.#sortKeys(query.sort)
     const sortId = keys.map((k) => `${k.desc ? '-' : ''}${k.field}`).join(',')
     const notNull = new Set(['id', ...(query.notNull ?? [])])
-    const cursor = query.cursor ? decodeCursor(query.cursor, sortId, keys.length, (i) => notNull.has(keys[i]!.field)) : undefined
+    const keyTypes: Readonly<Record<string, CursorKeyType | undefined>> = query.keyTypes ?? {}
+    const cursor = query.cursor
+      ? decodeCursor(query.cursor, sortId, keys.length, (i) => notNull.has(keys[i]!.field), (i) => keyTypes[keys[i]!.field])
+      : undefined
 
     let select = this.#anyDb
       .selectFrom(this.#tableName)
@@ -119,7 +126,10 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
         return eb.and(parts)
       })
     for (const k of keys) select = select.orderBy(this.#col(k.field), k.desc ? 'desc' : 'asc')
-    const rows = (await select.limit(limit + 1).execute()) as Record<string, unknown>[]
+    const rows = (await select.limit(limit + 1).execute().catch((error: unknown) => {
+      // A cursor value of a key without a declared type that PostgreSQL cannot read as the column's type.
+      throw cursor && isDatabaseError(error) && CURSOR_DATA_ERRORS.has(error.code) ? invalidCursor(error) : error
+    })) as Record<string, unknown>[]
 
     const hasMore = rows.length > limit
     const page = hasMore ? rows.slice(0, limit) : rows

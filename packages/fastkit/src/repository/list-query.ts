@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely'
+import type { CursorKeyType } from './cursor.js'
 
 /**
  * Comparison operators a list filter may use, in a {@link Filter} and as `?field[op]=value` on a list route.
@@ -107,6 +108,13 @@ export interface ListQuery<Row> {
    * read schema; without it the condition is an OR chain that is also correct for NULLs.
    */
   readonly notNull?: readonly string[]
+  /**
+   * The type of each sort field (and `id`): a client's cursor whose values are not text of these types
+   * is refused as "Invalid cursor" (400) before any SQL runs. `parseListQuery` fills this in from the
+   * read schema. Keys without a type are still safe: a value PostgreSQL cannot read as the column's
+   * type is also answered with "Invalid cursor", only after the query was sent.
+   */
+  readonly keyTypes?: { readonly [K in Extract<keyof Row, string>]?: CursorKeyType }
 }
 
 /**

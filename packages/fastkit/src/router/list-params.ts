@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ValidationError, type FieldIssue } from '../http/errors.js'
+import type { CursorKeyType } from '../repository/cursor.js'
 import { FILTER_OPERATORS, type FilterOperator, type ListQuery } from '../repository/list-query.js'
 
 /**
@@ -125,6 +126,35 @@ function notNullFields(read: z.ZodObject): string[] {
   return fields
 }
 
+const keyTypesCache = new WeakMap<z.ZodObject, Record<string, CursorKeyType>>()
+
+/** The cursor type of each field of a read schema whose type says what PostgreSQL holds, worked out once. */
+function cursorKeyTypes(read: z.ZodObject): Record<string, CursorKeyType> {
+  let types = keyTypesCache.get(read)
+  if (!types) {
+    types = {}
+    for (const [field, schema] of Object.entries(read.shape)) {
+      const inner = unwrap(schema as z.ZodType) as z.ZodType & { _zod: { def: { type: string; format?: string } }; isInt?: boolean }
+      const { type, format } = inner._zod.def
+      const keyType: CursorKeyType | undefined =
+        type === 'date' ? 'timestamp'
+        : type === 'boolean' ? 'boolean'
+        : type === 'bigint' ? 'integer'
+        : type === 'number' ? (inner.isInt ? 'integer' : 'numeric')
+        : type === 'enum' || type === 'literal' ? 'text'
+        : type === 'string'
+          ? format === 'uuid' || format === 'guid' ? 'uuid'
+            : format === 'datetime' ? 'timestamp'
+            : format === 'date' ? 'date'
+            : 'text'
+          : undefined
+      if (keyType) types[field] = keyType
+    }
+    keyTypesCache.set(read, types)
+  }
+  return types
+}
+
 /**
  * Turns a list route's raw querystring into a typed {@link ListQuery}, refusing (400, with every
  * problem listed) unknown parameters, fields that are not allow-listed, unknown operators and values
@@ -133,7 +163,7 @@ function notNullFields(read: z.ZodObject): string[] {
  * @example
  * ```ts
  * parseListQuery({ done: 'false', sort: '-createdAt', limit: '20' }, TaskRead, { filter: ['done'], sort: ['createdAt'] })
- * // { where: { done: { eq: false } }, sort: ['-createdAt'], limit: 20, cursor: null, count: false, notNull: [...] }
+ * // { where: { done: { eq: false } }, sort: ['-createdAt'], limit: 20, cursor: null, count: false, notNull: [...], keyTypes: {...} }
  * ```
  */
 export function parseListQuery(raw: Record<string, unknown>, read: z.ZodObject, options: ListOptions): ListQuery<any> {
@@ -208,5 +238,13 @@ export function parseListQuery(raw: Record<string, unknown>, read: z.ZodObject, 
   if (issues.length) {
     throw new ValidationError(`Invalid list query: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues)
   }
-  return { where, ...(sort ? { sort: sort as never } : {}), limit, cursor: cursor ?? null, count, notNull: notNullFields(read) }
+  return {
+    where,
+    ...(sort ? { sort: sort as never } : {}),
+    limit,
+    cursor: cursor ?? null,
+    count,
+    notNull: notNullFields(read),
+    keyTypes: cursorKeyTypes(read),
+  }
 }
