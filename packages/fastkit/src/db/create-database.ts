@@ -229,6 +229,12 @@ class GuardedClient implements PostgresPoolClient {
     this.#limits = limits
     this.#lookUp = lookUp
     this.#queryTimeout = limits.query
+    // pg-pool listens for errors only while a client is idle. A checked-out client whose server goes
+    // away between two statements (a transaction waiting on the app) emits 'error' with nobody
+    // listening, which would crash the process; here it just marks the connection as lost.
+    client.on('error', () => {
+      this.#broken = true
+    })
   }
 
   acquired(): void {
