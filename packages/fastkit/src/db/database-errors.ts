@@ -70,12 +70,11 @@ const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EP
 const LOST_MESSAGES = new Set([
   'Connection terminated unexpectedly',
   'Connection terminated',
-  'Connection terminated due to connection timeout',
   'Client has encountered a connection error and is not queryable',
   'Client was closed and is not queryable',
   'Cannot use a pool after calling end on the pool',
 ])
-const TIMEOUT_MESSAGES = new Set(['Query read timeout', 'timeout exceeded when trying to connect'])
+const TIMEOUT_MESSAGES = new Set(['Query read timeout', 'timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'])
 
 /** SQLSTATEs after which the connection is gone or was never made: 08xxx, 57P01–57P03, 53300. */
 function isUnavailableCode(code: string): boolean {
@@ -106,7 +105,6 @@ export function databaseUnavailability(error: unknown): 'unavailable' | 'timeout
   if (LOST_MESSAGES.has(error.message)) return 'unavailable'
   // Node reports a refused dual-stack connect as an AggregateError of per-address errors.
   if (error instanceof AggregateError) return error.errors.some((e) => databaseUnavailability(e) === 'unavailable') ? 'unavailable' : undefined
-  // pg-pool wraps the cause of a failed connect (`Connection terminated due to connection timeout`, { cause }).
   return undefined
 }
 
