@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Kysely } from 'kysely'
-import { fastkit, fastkitAuth, fastkitServerOptions, openapi, type EventTransport } from 'fastkit'
+import { fastkit, fastkitAuth, fastkitServerOptions, openapi, recommendedServerOptions, type EventTransport } from 'fastkit'
 import { AuthRouter } from './auth/auth.router.js'
 import { ChatRouter } from './chats/chat.router.js'
 import type { ChatConfig } from './config.js'
@@ -28,7 +28,7 @@ export interface BuildAppOptions {
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, db } = options
-  const app = Fastify({ ...fastkitServerOptions, bodyLimit: 64 * 1024, trustProxy: false, ...options.fastify })
+  const app = Fastify({ ...recommendedServerOptions, ...fastkitServerOptions, bodyLimit: 64 * 1024, trustProxy: false, ...options.fastify })
   await app.register(fastkit, { db })
   await app.register(fastkitAuth, {
     secret: config.jwtSecret,

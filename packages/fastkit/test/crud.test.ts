@@ -52,7 +52,7 @@ describe.each(dialectsUnderTest())('BaseRouter CRUD over HTTP on %s', (kind) => 
     expect((await post({ name: 'dup', qty: 1 })).statusCode).toBe(201)
     const res = await post({ name: 'dup', qty: 2 })
     expect(res.statusCode).toBe(409)
-    expect(res.json()).toMatchObject({ code: 'CONFLICT', detail: 'A record with this name already exists' })
+    expect(res.json()).toMatchObject({ code: 'CONFLICT', detail: 'name already exists' })
   })
 
   test('GET /:id answers 200, 404 for a missing id and 400 for a malformed one', async () => {

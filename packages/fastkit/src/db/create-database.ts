@@ -1,11 +1,17 @@
 import pg from 'pg'
-import { Kysely, PostgresDialect, type Dialect, type KyselyPlugin, type LogConfig } from 'kysely'
+import { Kysely, PostgresDialect, type Dialect, type KyselyPlugin, type LogConfig, type PostgresPool, type PostgresPoolClient } from 'kysely'
+import { databaseUnavailability, PgErrorCode } from './database-errors.js'
+import { attachConstraintColumns, knownConstraintColumns, loadUniqueConstraints } from './unique-constraints.js'
 import { PGliteDialect } from './pglite-dialect.js'
 
 /**
  * Connection-pool settings. Every default is finite, so a stuck request or a lost server can never hold
  * a connection, or a caller, forever. They apply to PostgreSQL only: PGlite has one in-process session
  * and, compiled to WebAssembly, cannot enforce server-side timeouts.
+ *
+ * One statement waits at most `connectionTimeoutMillis` for a connection, then `queryTimeoutMillis`
+ * for its answer; either failing is a 503 (see `mapDatabaseError`). A connection that timed out on the
+ * client side or lost its server is destroyed, never handed to the next request.
  *
  * @example
  * ```ts
@@ -19,8 +25,18 @@ export interface PoolOptions {
   readonly connectionTimeoutMillis?: number
   /** Close connections idle this long. Default 30 000 ms. */
   readonly idleTimeoutMillis?: number
-  /** Server-side `statement_timeout`: the longest one statement may run. Default 30 000 ms. */
+  /**
+   * Server-side `statement_timeout`: the longest one statement may run. Default 30 000 ms. A route may
+   * raise it for its own statements (`uow: { statementTimeoutMillis }`).
+   */
   readonly statementTimeoutMillis?: number
+  /**
+   * Client-side limit on waiting for one statement's answer (pg's `query_timeout`), for a server that
+   * stops answering (frozen, network gone) and so cannot apply its own `statement_timeout`. Default
+   * `statementTimeoutMillis + 1 000`, so a live server cancels first and the connection stays usable.
+   * A route that raises its statement timeout raises this one by as much.
+   */
+  readonly queryTimeoutMillis?: number
   /** Server-side `idle_in_transaction_session_timeout`: a transaction left idle is ended. Default 60 000 ms. */
   readonly idleInTransactionTimeoutMillis?: number
   /** Reported in `pg_stat_activity`. Default `fastkit`. */
@@ -94,7 +110,7 @@ export function createDatabase<DB>(options: DatabaseOptions | string): Kysely<DB
   let pool: pg.Pool | undefined
   if (kind === 'postgres') {
     pool = createPool(opts.url, opts.pool)
-    dialect = new PostgresDialect({ pool })
+    dialect = new PostgresDialect({ pool: guardPool(pool, opts.pool) })
   } else {
     dialect = new PGliteDialect({ dataDir: pgliteDir(opts.url) })
   }
@@ -142,14 +158,29 @@ function pgliteDir(url: string): string {
 const INT8 = 20
 const DATE = 1082
 
+/** The defaults of {@link PoolOptions}, in one place (the README's "Failure behaviour" lists them). */
+const POOL_DEFAULTS = {
+  max: 10,
+  connectionTimeoutMillis: 5_000,
+  idleTimeoutMillis: 30_000,
+  statementTimeoutMillis: 30_000,
+  idleInTransactionTimeoutMillis: 60_000,
+} as const
+
+function timeouts(options: PoolOptions = {}): { statement: number; query: number } {
+  const statement = options.statementTimeoutMillis ?? POOL_DEFAULTS.statementTimeoutMillis
+  return { statement, query: options.queryTimeoutMillis ?? statement + 1_000 }
+}
+
 function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
-    max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
-    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
-    statement_timeout: options.statementTimeoutMillis ?? 30_000,
-    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMillis ?? 60_000,
+    max: options.max ?? POOL_DEFAULTS.max,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? POOL_DEFAULTS.connectionTimeoutMillis,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? POOL_DEFAULTS.idleTimeoutMillis,
+    statement_timeout: timeouts(options).statement,
+    query_timeout: timeouts(options).query,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMillis ?? POOL_DEFAULTS.idleInTransactionTimeoutMillis,
     application_name: options.applicationName ?? 'fastkit',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
@@ -163,4 +194,99 @@ function createPool(connectionString: string, options: PoolOptions = {}): pg.Poo
   // process. The next checkout simply opens a new connection.
   pool.on('error', () => {})
   return pool
+}
+
+/** What a unit of work sends (inside its transaction) to raise its statement timeout; see unit-of-work.ts. */
+export function statementTimeoutSql(millis: number): string {
+  return `set local statement_timeout = ${Math.max(0, Math.floor(millis))}`
+}
+const STATEMENT_TIMEOUT_SQL = /^set local statement_timeout = (\d+)$/
+
+/**
+ * The pool Kysely sees: each statement gets the client-side timeout (raised with the unit's own
+ * statement timeout), a connection that timed out or lost its server is destroyed on release instead
+ * of going back to the pool (it may still run, or hold, the timed-out statement's transaction), and a
+ * unique violation gets its constraint's columns from the catalog.
+ */
+function guardPool(pool: pg.Pool, options: PoolOptions = {}): PostgresPool {
+  const limits = timeouts(options)
+  const guarded = new WeakMap<pg.PoolClient, GuardedClient>()
+  let catalog: Promise<void> | undefined
+  const lookUp: ConstraintLookUp = async (error) => {
+    if (!error.constraint) return
+    if (!knownConstraintColumns(error.schema, error.constraint)) {
+      // One catalog read at a time per pool; a constraint created since the last read triggers another.
+      catalog ??= loadUniqueConstraints(async (text) => (await pool.query(text)).rows).finally(() => (catalog = undefined))
+      await catalog.catch(() => {})
+    }
+    const columns = knownConstraintColumns(error.schema, error.constraint)
+    if (columns) attachConstraintColumns(error, columns)
+  }
+  return {
+    async connect() {
+      const client = await pool.connect()
+      let wrapper = guarded.get(client)
+      if (!wrapper) guarded.set(client, (wrapper = new GuardedClient(client, limits, lookUp)))
+      wrapper.acquired()
+      return wrapper
+    },
+    end: () => pool.end(),
+  }
+}
+
+type ConstraintLookUp = (error: { constraint?: string; schema?: string }) => Promise<void>
+
+class GuardedClient implements PostgresPoolClient {
+  readonly #client: pg.PoolClient
+  readonly #limits: { statement: number; query: number }
+  readonly #lookUp: ConstraintLookUp
+  #queryTimeout: number
+  #broken = false
+
+  constructor(client: pg.PoolClient, limits: { statement: number; query: number }, lookUp: ConstraintLookUp) {
+    this.#client = client
+    this.#limits = limits
+    this.#lookUp = lookUp
+    this.#queryTimeout = limits.query
+    // pg-pool listens for errors only while a client is idle. A checked-out client whose server goes
+    // away between two statements (a transaction waiting on the app) emits 'error' with nobody
+    // listening, which would crash the process; here it just marks the connection as lost.
+    client.on('error', () => {
+      this.#broken = true
+    })
+  }
+
+  acquired(): void {
+    this.#queryTimeout = this.#limits.query
+  }
+
+  query(...args: any[]): any {
+    const [text, values] = args as [unknown, unknown[] | undefined]
+    // A cursor (streaming) is passed through as is.
+    if (typeof text !== 'string') return (this.#client.query as (...a: unknown[]) => unknown)(...args)
+    return this.#run(text, values)
+  }
+
+  async #run(text: string, values: unknown[] | undefined): Promise<pg.QueryResult> {
+    if (this.#broken) {
+      // Fail at once: the statements after a lost one (ROLLBACK included) would only wait out their own timeouts.
+      throw Object.assign(new Error('The connection to the database was lost'), { code: PgErrorCode.CONNECTION_FAILURE })
+    }
+    try {
+      const result = await this.#client.query({ text, ...(values ? { values } : {}), query_timeout: this.#queryTimeout } as pg.QueryConfig)
+      const raised = STATEMENT_TIMEOUT_SQL.exec(text)
+      if (raised) this.#queryTimeout = Number(raised[1]) + Math.max(0, this.#limits.query - this.#limits.statement)
+      return result
+    } catch (error) {
+      // After statement_timeout (57014) the server is fine and so is the connection; after anything
+      // else of the kind the connection cannot be trusted.
+      if (databaseUnavailability(error) && (error as { code?: string }).code !== PgErrorCode.QUERY_CANCELED) this.#broken = true
+      if ((error as { code?: string }).code === PgErrorCode.UNIQUE_VIOLATION) await this.#lookUp(error as { constraint?: string })
+      throw error
+    }
+  }
+
+  release(destroy?: boolean): void {
+    this.#client.release(this.#broken || destroy || undefined)
+  }
 }

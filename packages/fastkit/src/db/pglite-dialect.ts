@@ -15,6 +15,7 @@ import {
   type TransactionSettings,
 } from 'kysely'
 import { Mutex } from './mutex.js'
+import { attachConstraintColumns, knownConstraintColumns, loadUniqueConstraints } from './unique-constraints.js'
 
 /**
  * Where an embedded database keeps its data: a directory, or `memory://` for a throwaway one.
@@ -147,9 +148,30 @@ class PGliteConnection implements DatabaseConnection {
     this.#client = client
   }
 
+  /** Whether the schema may have changed since the unique constraints were last read. */
+  #catalogStale = true
+
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#client.query<R>(compiledQuery.sql, [...compiledQuery.parameters], { rowMode: 'object' })
-    const isWrite = WRITE_KINDS.has(compiledQuery.query.kind)
+    const kind = compiledQuery.query.kind
+    const raw = kind === 'RawNode' ? compiledQuery.sql.trimStart().slice(0, 8).toLowerCase() : ''
+    const isWrite = WRITE_KINDS.has(kind)
+    // The one session is unusable after a failed statement in a transaction, so a unique violation
+    // cannot be looked up when it happens: read the constraints before the first write that could
+    // raise one, once per schema change.
+    if (this.#catalogStale && (isWrite || /^(insert|update|merge|with)\b/.test(raw))) {
+      this.#catalogStale = false
+      await loadUniqueConstraints(async (text) => (await this.#client.query<any>(text)).rows).catch(() => (this.#catalogStale = true))
+    }
+    if (/^(Create|Alter|Drop)/.test(kind) || /^(create|alter|drop)\b/.test(raw)) this.#catalogStale = true
+    let result
+    try {
+      result = await this.#client.query<R>(compiledQuery.sql, [...compiledQuery.parameters], { rowMode: 'object' })
+    } catch (error) {
+      const { code, constraint, schema } = error as { code?: string; constraint?: string; schema?: string }
+      const columns = code === '23505' && constraint ? knownConstraintColumns(schema, constraint) : undefined
+      if (columns) attachConstraintColumns(error as object, columns)
+      throw error
+    }
     return {
       rows: result.rows,
       ...(isWrite && result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),

@@ -13,8 +13,8 @@ declare module 'fastify' {
     uow: UnitOfWork
   }
   interface FastifyContextConfig {
-    /** Per-route unit-of-work settings (isolation level, read-only). */
-    uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly'>
+    /** Per-route unit-of-work settings (isolation level, read-only, statement timeout). */
+    uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMillis'>
   }
 }
 

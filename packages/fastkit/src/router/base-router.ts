@@ -39,8 +39,8 @@ export interface RouteOptions {
   readonly preHandler?: preHandlerHookHandler | readonly preHandlerHookHandler[]
   /** Success status code. */
   readonly status?: number
-  /** Unit-of-work settings for this route: isolation level, read-only. */
-  readonly uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly'>
+  /** Unit-of-work settings for this route: isolation level, read-only, statement timeout. */
+  readonly uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMillis'>
   /** OpenAPI summary, description and tags. */
   readonly summary?: string
   readonly description?: string

@@ -1,9 +1,9 @@
 import {
+  CompiledQuery,
   Kysely,
   PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
-  type CompiledQuery,
   type ConnectionProvider,
   type ControlledTransaction,
   type DatabaseConnection,
@@ -13,6 +13,7 @@ import {
   type QueryResult,
   type RootOperationNode,
 } from 'kysely'
+import { statementTimeoutSql } from '../db/create-database.js'
 
 /**
  * How a unit of work runs its transaction. Set per unit, or per route through `BaseRouter`.
@@ -32,6 +33,13 @@ export interface UnitOfWorkOptions {
   readonly isolationLevel?: IsolationLevel
   /** Runs the transaction `read only`: a write fails instead of committing. */
   readonly readOnly?: boolean
+  /**
+   * Raises (or lowers) `statement_timeout` for this unit's statements, e.g. for a report route that
+   * needs longer than the pool's default (`SET LOCAL`, so it ends with the transaction; the
+   * client-side query timeout moves with it). Setting it runs every statement of the unit, reads
+   * included, in one transaction. PostgreSQL only: PGlite accepts and ignores it.
+   */
+  readonly statementTimeoutMillis?: number
   /** Where failures of after-commit callbacks are reported. Defaults to `console.error`. */
   readonly onCallbackError?: (error: unknown) => void
 }
@@ -147,7 +155,7 @@ export class UnitOfWork<DB = any> {
    * Changes isolation level or read-only mode. Only allowed before the first statement: a route's
    * options are applied this way.
    */
-  configure(options: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly'>): void {
+  configure(options: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMillis'>): void {
     if (this.#trx) throw new Error('A unit of work cannot be reconfigured after its transaction began')
     this.#options = { ...this.#options, ...options }
   }
@@ -321,7 +329,20 @@ export class UnitOfWork<DB = any> {
       let builder = this.#root.startTransaction()
       if (this.#options.isolationLevel) builder = builder.setIsolationLevel(this.#options.isolationLevel)
       if (this.#options.readOnly) builder = builder.setAccessMode('read only')
+      const timeout = this.#options.statementTimeoutMillis
       this.#trx = builder.execute()
+      if (timeout !== undefined) {
+        this.#trx = this.#trx.then(async (trx) => {
+          try {
+            await trx.executeQuery(CompiledQuery.raw(statementTimeoutSql(timeout)))
+          } catch (error) {
+            // Nobody else holds this transaction yet: end it, or its connection never returns to the pool.
+            await trx.rollback().execute().catch(() => {})
+            throw error
+          }
+          return trx
+        })
+      }
       // Avoid an unhandled rejection when nobody awaits a failed BEGIN; callers still see the error.
       this.#trx.catch(() => {})
     }
@@ -329,7 +350,7 @@ export class UnitOfWork<DB = any> {
   }
 
   #needsTransaction(query: RootOperationNode): boolean {
-    if (this.#trx) return true
+    if (this.#trx || this.#options.statementTimeoutMillis !== undefined) return true
     const level = this.#options.isolationLevel
     if (level && level !== 'read committed' && level !== 'read uncommitted') return true
     return !isPlainSelect(query)
