@@ -22,7 +22,7 @@ describe.each(dialectsUnderTest())('credentials in logs on %s', (kind) => {
     const tokens: string[] = []
     const post = async (url: string, payload: object | undefined, headers: Record<string, string> = {}) => {
       const res = await app.inject({ method: 'POST', url, ...(payload ? { payload } : {}), headers })
-      const body = res.headers['content-type']?.includes('json') ? res.json() : {}
+      const body = String(res.headers['content-type'] ?? '').includes('json') ? res.json() : {}
       for (const key of ['access_token', 'refresh_token'] as const) if (typeof body[key] === 'string') tokens.push(body[key])
       return { status: res.statusCode, body }
     }

@@ -13,6 +13,7 @@ const UNDEFINED_TABLE = '42P01'
  *   publishes this process's session ends there, so every process refuses them within the bus's latency;
  * - then loads the families the store revoked in the last access-token lifetime, so a process that
  *   starts after a logout refuses its tokens too. Subscribing first means no end falls between the two.
+ *   A database that does not answer at start does not stop the start: the load is retried with backoff.
  */
 export function syncSessionRevocations(app: FastifyInstance, args: { readonly revocations: SessionRevocations; readonly store: RefreshTokenStore }): void {
   const { revocations, store } = args
@@ -30,6 +31,13 @@ export function syncSessionRevocations(app: FastifyInstance, args: { readonly re
         }
       })
     }
+    await load()
+  })
+
+  let retry: NodeJS.Timeout | undefined
+  let closed = false
+  /** Loads what the store revoked recently; a database that is away is retried in the background (it must not stop the start: /ready reports it). */
+  async function load(attempt = 0): Promise<void> {
     // Families revoked longer ago than an entry's lifetime (`untilFor(0)`) have no live access token.
     const since = new Date(Date.now() - revocations.untilFor(0))
     try {
@@ -39,9 +47,20 @@ export function syncSessionRevocations(app: FastifyInstance, args: { readonly re
       }
       app.log.debug({ sessions: families.length }, 'revoked sessions loaded')
     } catch (error) {
-      if (!(isDatabaseError(error) && error.code === UNDEFINED_TABLE)) throw error
-      app.log.debug('no refresh_tokens table: no revoked sessions to load')
+      if (isDatabaseError(error) && error.code === UNDEFINED_TABLE) {
+        app.log.debug('no refresh_tokens table: no revoked sessions to load')
+        return
+      }
+      if (closed) return
+      const delayMs = Math.min(30_000, 500 * 2 ** attempt)
+      app.log.warn({ err: error, retryInMs: delayMs }, 'revoked sessions not loaded yet: sessions ended before this start may be accepted until loaded')
+      retry = setTimeout(() => void load(attempt + 1), delayMs)
+      retry.unref()
     }
+  }
+  app.addHook('onClose', async () => {
+    closed = true
+    clearTimeout(retry)
+    revocations.connect(undefined)
   })
-  app.addHook('onClose', async () => revocations.connect(undefined))
 }
