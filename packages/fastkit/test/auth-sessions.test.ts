@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   AccessTokens,
   CloseCode,
+  createDatabase,
   eventBus,
   fastkit,
   fastkitAuth,
@@ -82,6 +83,26 @@ describe('redactUrl', () => {
     expect(redactUrl('/x?%74oken=s')).toBe('/x?%74oken=[redacted]')
     expect(redactUrl('/x?tokens=kept&token')).toBe('/x?tokens=kept&token')
     expect(redactUrl('/plain')).toBe('/plain')
+  })
+})
+
+describe('loading the sessions that ended before the start', () => {
+  test('a database that is away does not stop the start; verifications fail closed with 503 until it answers', async () => {
+    const db = createDatabase<any>({ url: 'postgres://postgres@127.0.0.1:1/nothing', pool: { connectionTimeoutMillis: 500 } })
+    const app = Fastify({ logger: false })
+    await app.register(fastkit, { db, ownsDatabase: true })
+    await app.register(fastkitAuth, { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE })
+    app.get('/me', { preHandler: app.authenticate }, async (request) => request.user)
+    try {
+      await app.ready()
+      const token = signJwt({ alg: 'HS256', typ: 'JWT' }, testClaims())
+      const res = await app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${token}` } })
+      expect(res.statusCode, res.body).toBe(503)
+      // A bad token is still a 401 (refused before the sessions matter).
+      expect((await app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${token}x` } })).statusCode).toBe(401)
+    } finally {
+      await app.close()
+    }
   })
 })
 

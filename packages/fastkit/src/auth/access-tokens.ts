@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { JWT } from '@fastify/jwt'
 import { token } from '../di/token.js'
-import { UnauthorizedError } from '../http/errors.js'
+import { ServiceUnavailableError, UnauthorizedError } from '../http/errors.js'
 import type { AuthUser } from './current-user.js'
 import type { KnownUsers } from './known-users.js'
 import type { SessionRevocations } from './session-revocations.js'
@@ -162,6 +162,15 @@ export class JwtAccessTokens implements AccessTokens {
     // fast-jwt checks `iat` only against a maxAge; a token "issued" in the future would outlive its `exp` - `iat`.
     if (typeof claims.iat !== 'number' || claims.iat > this.#now() / 1000 + MAX_IAT_SKEW_SECONDS) {
       throw new UnauthorizedError('Invalid access token')
+    }
+    const loading = this.#revocations?.ready()
+    if (loading) {
+      try {
+        await loading
+      } catch (error) {
+        // Fail closed: without the sessions that ended before this start, a logged-out token could pass.
+        throw new ServiceUnavailableError('Sessions could not be checked; try again', { cause: error })
+      }
     }
     if (this.#revocations?.isRevoked({ sub: claims.sub, sid: claims.sid })) throw new UnauthorizedError('Session ended')
     if (this.#knownUsers && !(await this.#knownUsers.exists(claims.sub))) throw new UnauthorizedError('Session ended')

@@ -11,9 +11,11 @@ const UNDEFINED_TABLE = '42P01'
  * Keeps this process's {@link SessionRevocations} complete, once the app is ready:
  * - subscribes to {@link SESSION_EVENTS_TOPIC} on the app's event bus (when there is one) and
  *   publishes this process's session ends there, so every process refuses them within the bus's latency;
- * - then loads the families the store revoked in the last access-token lifetime, so a process that
+ * - then arranges to load the families the store revoked in the last access-token lifetime, so a process that
  *   starts after a logout refuses its tokens too. Subscribing first means no end falls between the two.
- *   A database that does not answer at start does not stop the start: the load is retried with backoff.
+ *   The load runs on the first token verification (see {@link SessionRevocations.ready}), so a
+ *   database that is away does not stop the start (/ready reports it) and an app that never
+ *   authenticates never queries.
  */
 export function syncSessionRevocations(app: FastifyInstance, args: { readonly revocations: SessionRevocations; readonly store: RefreshTokenStore }): void {
   const { revocations, store } = args
@@ -31,14 +33,11 @@ export function syncSessionRevocations(app: FastifyInstance, args: { readonly re
         }
       })
     }
-    await load()
+    revocations.loadWith(load)
   })
 
-  let retry: NodeJS.Timeout | undefined
-  let closed = false
-  /** Loads what the store revoked recently; a database that is away is retried in the background (it must not stop the start: /ready reports it). */
-  async function load(attempt = 0): Promise<void> {
-    // Families revoked longer ago than an entry's lifetime (`untilFor(0)`) have no live access token.
+  /** What the store revoked within an entry's lifetime (`untilFor(0)`); older families have no live access token. */
+  async function load(): Promise<void> {
     const since = new Date(Date.now() - revocations.untilFor(0))
     try {
       const families = await UnitOfWork.run(app.db, (uow) => store.revokedSince({ uow, since }))
@@ -47,20 +46,10 @@ export function syncSessionRevocations(app: FastifyInstance, args: { readonly re
       }
       app.log.debug({ sessions: families.length }, 'revoked sessions loaded')
     } catch (error) {
-      if (isDatabaseError(error) && error.code === UNDEFINED_TABLE) {
-        app.log.debug('no refresh_tokens table: no revoked sessions to load')
-        return
-      }
-      if (closed) return
-      const delayMs = Math.min(30_000, 500 * 2 ** attempt)
-      app.log.warn({ err: error, retryInMs: delayMs }, 'revoked sessions not loaded yet: sessions ended before this start may be accepted until loaded')
-      retry = setTimeout(() => void load(attempt + 1), delayMs)
-      retry.unref()
+      if (!(isDatabaseError(error) && error.code === UNDEFINED_TABLE)) throw error
+      app.log.debug('no refresh_tokens table: no revoked sessions to load')
     }
   }
-  app.addHook('onClose', async () => {
-    closed = true
-    clearTimeout(retry)
-    revocations.connect(undefined)
-  })
+
+  app.addHook('onClose', async () => revocations.connect(undefined))
 }

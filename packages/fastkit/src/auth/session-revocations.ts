@@ -70,6 +70,8 @@ export class SessionRevocations {
   readonly #now: () => number
   #publish: ((end: SessionEnd) => void) | undefined
   #sweeps = 0
+  #loader: (() => Promise<void>) | undefined
+  #loading: Promise<void> | undefined
 
   constructor(options: SessionRevocationsOptions) {
     this.#ttlMs = options.accessTokenTtlSeconds * 1000
@@ -128,6 +130,35 @@ export class SessionRevocations {
   onEnd(listener: (end: SessionEnd) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
+  }
+
+  /**
+   * Sets how the ends recorded before this process started are loaded (the auth plugin reads the
+   * refresh-token store). The load runs on the first {@link ready} call, so an app that never
+   * authenticates never queries, and a database that is away does not stop the start.
+   */
+  loadWith(loader: () => Promise<void>): void {
+    this.#loader = loader
+    this.#loading = undefined
+  }
+
+  /**
+   * `undefined` once the earlier ends are loaded (or there is nothing to load), else the promise of
+   * the load, started by the first call. A failed load rejects that call and is retried by the next.
+   */
+  ready(): Promise<void> | undefined {
+    const loader = this.#loader
+    if (!loader) return undefined
+    this.#loading ??= loader().then(
+      () => {
+        if (this.#loader === loader) this.#loader = undefined
+      },
+      (error: unknown) => {
+        this.#loading = undefined
+        throw error
+      },
+    )
+    return this.#loading
   }
 
   /** Sets where {@link end} sends ends for the other processes (the auth plugin passes the event bus). */
