@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Kysely } from 'kysely'
-import { fastkit, fastkitAuth, fastkitServerOptions, openapi, recommendedServerOptions, type EventTransport } from 'fastkit'
+import { fastkit, fastkitAuth, fastkitServerOptions, openapi, recommendedServerOptions, redactingLogger, type EventTransport } from 'fastkit'
+import { AccountRouter } from './auth/account.router.js'
 import { AuthRouter } from './auth/auth.router.js'
 import { ChatRouter } from './chats/chat.router.js'
 import type { ChatConfig } from './config.js'
@@ -10,6 +11,8 @@ import { health } from './health.js'
 import { MessageRouter } from './messages/message.router.js'
 import { realtime } from './realtime/realtime.js'
 import { UserRouter } from './users/user.router.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export interface BuildAppOptions {
   readonly config: ChatConfig
@@ -28,12 +31,22 @@ export interface BuildAppOptions {
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, db } = options
-  const app = Fastify({ ...recommendedServerOptions, ...fastkitServerOptions, bodyLimit: 64 * 1024, trustProxy: false, ...options.fastify })
+  // Tokens never reach a log line: ?token= redacted, no headers (see fastkit's redactingLogger).
+  const app = Fastify({
+    ...recommendedServerOptions,
+    ...fastkitServerOptions,
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+    ...options.fastify,
+    logger: redactingLogger(options.fastify?.logger),
+  })
   await app.register(fastkit, { db })
   await app.register(fastkitAuth, {
     secret: config.jwtSecret,
     issuer: 'chat-example',
     audience: 'chat-example-api',
+    // A deleted account's tokens are 401 on every route, even in a process started after the deletion.
+    userExists: async (id) => UUID.test(id) && (await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
     ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
   })
   await app.register(openapi, {
@@ -49,7 +62,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await auth.register(formbody)
     await auth.register(new AuthRouter().plugin)
   })
-  for (const router of [new UserRouter(), new ChatRouter(), new MessageRouter()]) {
+  for (const router of [new AccountRouter(), new UserRouter(), new ChatRouter(), new MessageRouter()]) {
     await app.register(router.plugin)
   }
   return app

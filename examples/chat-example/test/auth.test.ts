@@ -96,7 +96,8 @@ describe.each(dialectsUnderTest())('auth over HTTP on %s', (kind) => {
     const rotated = await refresh(second.refresh_token)
     expect(rotated.statusCode).toBe(200)
 
-    const all = await t.inject({ method: 'POST', url: '/auth/logout', headers: u.headers })
+    // u.headers belong to the login that just ended (its access token is refused now): use the live one.
+    const all = await t.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${rotated.json().access_token}` } })
     expect(all.statusCode).toBe(204)
     expectProblem(await refresh(rotated.json().refresh_token), 401)
     expectProblem(await refresh(third.refresh_token), 401)

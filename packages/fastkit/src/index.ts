@@ -40,6 +40,7 @@ export {
   type FieldIssue,
   type HttpErrorOptions,
 } from './http/errors.js'
+export { fastkitLogSerializers, redactingLogger, redactUrl, serializeRequest } from './http/log-redaction.js'
 export { formatValidationIssues, problemDetails, problemOf, ProblemSchema, sendProblem, toHttpError, type Problem } from './http/problem-details.js'
 export { fastkitServerOptions, problemClientErrorHandler, problemFrameworkErrors } from './http/server-options.js'
 export { unstorableText } from './http/storable-text.js'
@@ -85,13 +86,23 @@ export { CloseCode, websocketGateway, type GatewayUser, type WebSocketGateway, t
 // auth: JWT access tokens, password hashing, refresh-token rotation, login throttling
 export { fastkitAuth, type AuthOptions, type JwtAlgorithm } from './auth/auth-plugin.js'
 export { CurrentUser, type AuthUser } from './auth/current-user.js'
+export { KnownUsers, type KnownUsersOptions } from './auth/known-users.js'
+export {
+  SESSION_EVENTS_TOPIC,
+  SessionRevocations,
+  type SessionClaims,
+  type SessionEnd,
+  type SessionRevocationsOptions,
+} from './auth/session-revocations.js'
 export {
   AccessTokens,
   authUserOf,
   JwtAccessTokens,
+  MAX_IAT_SKEW_SECONDS,
   type AccessTokenClaims,
   type AccessTokenPayload,
   type AccessTokenResponse,
+  type JwtAccessTokensOptions,
 } from './auth/access-tokens.js'
 export { assertPasswordAcceptable, MAX_PASSWORD_LENGTH, PasswordHasher } from './auth/password-hasher.js'
 export {
@@ -100,7 +111,13 @@ export {
   type Argon2Parameters,
   type Argon2PasswordHasherOptions,
 } from './auth/argon2-password-hasher.js'
-export { RefreshTokenStore, type NewRefreshToken, type StoredRefreshToken } from './auth/refresh-token-store.js'
+export {
+  RefreshTokenStore,
+  type NewRefreshToken,
+  type RevokedFamily,
+  type RevokedTokens,
+  type StoredRefreshToken,
+} from './auth/refresh-token-store.js'
 export { KyselyRefreshTokenStore } from './auth/kysely-refresh-token-store.js'
 export {
   createRefreshTokensTable,

@@ -35,6 +35,7 @@ export const Claims = z
     sub: z.string().describe('The user id'),
     username: z.string(),
     jti: z.string().optional(),
+    sid: z.string().optional().describe('The login (session) the token belongs to'),
     iss: z.string(),
     aud: z.union([z.string(), z.array(z.string())]),
     iat: z.number(),

@@ -7,6 +7,7 @@ import {
   RefreshTokens,
   UnauthorizedError,
   type AuthUser,
+  type IssuedRefreshToken,
 } from 'fastkit'
 import type { User } from '../db/schema.js'
 import { UserRepository } from '../users/user.repository.js'
@@ -51,7 +52,7 @@ export class AuthService extends BaseService<UserRepository, RegisterBody> {
       if (this.hasher.needsRehash(user.passwordHash)) {
         await this.repository.update(user.id, { passwordHash: await this.hasher.hash(input.password) })
       }
-      return this.session(user, (await this.refreshTokens.issue({ userId: user.id })).token)
+      return this.session(user, await this.refreshTokens.issue({ userId: user.id }))
     })
   }
 
@@ -60,7 +61,7 @@ export class AuthService extends BaseService<UserRepository, RegisterBody> {
     const next = await this.refreshTokens.rotate({ token: refreshToken })
     const user = await this.repository.findById(next.userId)
     if (!user) throw new UnauthorizedError('Invalid refresh token')
-    return this.session(user, next.token)
+    return this.session(user, next)
   }
 
   /** Ends the login of `refreshToken`; without one, every login of the user. */
@@ -69,7 +70,9 @@ export class AuthService extends BaseService<UserRepository, RegisterBody> {
     else await this.refreshTokens.revokeAllForUser({ userId: user.id })
   }
 
-  private session(user: User, refreshToken: string): TokenResponse {
-    return { ...this.accessTokens.issue({ id: user.id, username: user.username }), refresh_token: refreshToken }
+  /** The access token carries the login's family as `sid`, so ending the login refuses it at once. */
+  private session(user: User, refreshToken: IssuedRefreshToken): TokenResponse {
+    const access = this.accessTokens.issue({ id: user.id, username: user.username }, { sessionId: refreshToken.familyId })
+    return { ...access, refresh_token: refreshToken.token }
   }
 }

@@ -5,6 +5,8 @@ import type { ChatConfig } from '../config.js'
 /**
  * Live delivery: the event bus (memory on PGlite; PostgreSQL LISTEN/NOTIFY on a server; Redis when
  * `REDIS_URL` is set, so several processes deliver each other's events) and the `/ws` gateway.
+ * The gateway checks tokens as HTTP does (fastkit's default), and closes a connection when its token
+ * expires (4001) or its session ends (4003: logout, refresh-token reuse, account deletion).
  * Each connection receives its user's topic: services address events to the members of a chat,
  * read inside the writing transaction, so joining or leaving takes effect with the next event.
  */
@@ -14,7 +16,6 @@ export async function realtime(app: FastifyInstance, config: ChatConfig, transpo
   })
   await app.register(websocketGateway, {
     path: '/ws',
-    authenticate: (token) => app.verifyAccessToken(token),
     allowedOrigins: config.allowedOrigins,
   })
 }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { JWT } from '@fastify/jwt'
 import { token } from '../di/token.js'
-import { UnauthorizedError } from '../http/errors.js'
+import { ServiceUnavailableError, UnauthorizedError } from '../http/errors.js'
 import type { AuthUser } from './current-user.js'
+import type { KnownUsers } from './known-users.js'
+import type { SessionRevocations } from './session-revocations.js'
 
 /** The claims fastkit signs into an access token (`iss`, `aud`, `iat`, `exp` are added by the signer). */
 export interface AccessTokenPayload {
@@ -11,6 +13,11 @@ export interface AccessTokenPayload {
   readonly username: string
   /** A unique id per token. */
   readonly jti: string
+  /**
+   * The session (login) the token belongs to: its refresh-token family. Ending the session (logout,
+   * refresh-token reuse) refuses every access token carrying it. Absent on tokens issued without one.
+   */
+  readonly sid?: string
 }
 
 /** The claims of a verified access token. */
@@ -47,9 +54,15 @@ export interface AccessTokenResponse {
 export interface AccessTokens {
   /** Lifetime of issued tokens, in seconds. */
   readonly ttlSeconds: number
-  /** Signs a token for `user` (claims `sub` = `user.id`, `username`). */
-  issue(user: AuthUser): AccessTokenResponse
-  /** Verifies `token` (signature, pinned algorithm, `iss`, `aud`, `exp`); throws `UnauthorizedError` (401) otherwise. */
+  /**
+   * Signs a token for `user` (claims `sub` = `user.id`, `username`), for the session `sessionId` when
+   * given (claim `sid`; pass the refresh-token family, so that logging out refuses the token at once).
+   */
+  issue(user: AuthUser, session?: { readonly sessionId: string }): AccessTokenResponse
+  /**
+   * Verifies `token` (signature, pinned algorithm, `iss`, `aud`, `exp`, an `iat` at most
+   * {@link MAX_IAT_SKEW_SECONDS} ahead, a session that has not ended); throws `UnauthorizedError` (401) otherwise.
+   */
   verify(token: string): Promise<AuthUser>
   /** Like {@link verify}, returning every verified claim. */
   verifyClaims(token: string): Promise<AccessTokenClaims>
@@ -66,6 +79,27 @@ export interface AccessTokens {
 export const AccessTokens = token<AccessTokens>('fastkit.AccessTokens')
 
 /**
+ * How far in the future a token's `iat` may be (clock skew between the signer and this process)
+ * before the token is refused: 30 seconds.
+ *
+ * @example
+ * ```ts
+ * signJwt(header, { ...claims, iat: now + MAX_IAT_SKEW_SECONDS + 1 }, secret) // refused with 401
+ * ```
+ */
+export const MAX_IAT_SKEW_SECONDS = 30
+
+/** Options of {@link JwtAccessTokens} beyond the signer and the lifetime. */
+export interface JwtAccessTokensOptions {
+  /** Sessions that ended early; a token of one of them is refused. */
+  readonly revocations?: SessionRevocations
+  /** When given, a token whose `sub` no longer exists is refused (checked once per user and TTL, not per request). */
+  readonly knownUsers?: KnownUsers
+  /** The clock, epoch milliseconds. Default `Date.now`. */
+  readonly now?: () => number
+}
+
+/**
  * {@link AccessTokens} over an `@fastify/jwt` instance configured by the auth plugin (which pins the
  * algorithm and sets `iss`, `aud`, `exp` on signing and checks them on verifying).
  *
@@ -77,16 +111,28 @@ export const AccessTokens = token<AccessTokens>('fastkit.AccessTokens')
  */
 export class JwtAccessTokens implements AccessTokens {
   readonly #jwt: JWT
+  readonly #revocations: SessionRevocations | undefined
+  readonly #knownUsers: KnownUsers | undefined
+  readonly #now: () => number
 
   constructor(
     jwt: JWT,
     readonly ttlSeconds: number,
+    options: JwtAccessTokensOptions = {},
   ) {
     this.#jwt = jwt
+    this.#revocations = options.revocations
+    this.#knownUsers = options.knownUsers
+    this.#now = options.now ?? Date.now
   }
 
-  issue(user: AuthUser): AccessTokenResponse {
-    const payload: AccessTokenPayload = { sub: user.id, username: user.username, jti: randomUUID() }
+  issue(user: AuthUser, session?: { readonly sessionId: string }): AccessTokenResponse {
+    const payload: AccessTokenPayload = {
+      sub: user.id,
+      username: user.username,
+      jti: randomUUID(),
+      ...(session ? { sid: session.sessionId } : {}),
+    }
     return { access_token: this.#jwt.sign(payload), token_type: 'bearer', expires_in: this.ttlSeconds }
   }
 
@@ -103,9 +149,31 @@ export class JwtAccessTokens implements AccessTokens {
       const expired = (error as { code?: unknown }).code === 'FAST_JWT_EXPIRED'
       throw new UnauthorizedError(expired ? 'Access token expired' : 'Invalid access token', { cause: error })
     }
-    if (typeof claims !== 'object' || claims === null || typeof claims.sub !== 'string' || claims.sub === '' || typeof claims.username !== 'string') {
+    if (
+      typeof claims !== 'object' ||
+      claims === null ||
+      typeof claims.sub !== 'string' ||
+      claims.sub === '' ||
+      typeof claims.username !== 'string' ||
+      (claims.sid !== undefined && typeof claims.sid !== 'string')
+    ) {
       throw new UnauthorizedError('Invalid access token')
     }
+    // fast-jwt checks `iat` only against a maxAge; a token "issued" in the future would outlive its `exp` - `iat`.
+    if (typeof claims.iat !== 'number' || claims.iat > this.#now() / 1000 + MAX_IAT_SKEW_SECONDS) {
+      throw new UnauthorizedError('Invalid access token')
+    }
+    const loading = this.#revocations?.ready()
+    if (loading) {
+      try {
+        await loading
+      } catch (error) {
+        // Fail closed: without the sessions that ended before this start, a logged-out token could pass.
+        throw new ServiceUnavailableError('Sessions could not be checked; try again', { cause: error })
+      }
+    }
+    if (this.#revocations?.isRevoked({ sub: claims.sub, sid: claims.sid })) throw new UnauthorizedError('Session ended')
+    if (this.#knownUsers && !(await this.#knownUsers.exists(claims.sub))) throw new UnauthorizedError('Session ended')
     return claims as AccessTokenClaims
   }
 }

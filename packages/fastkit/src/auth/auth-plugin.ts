@@ -6,11 +6,14 @@ import { UnauthorizedError } from '../http/errors.js'
 import { AccessTokens, authUserOf, JwtAccessTokens, type AccessTokenClaims, type AccessTokenPayload, type AccessTokenResponse } from './access-tokens.js'
 import { Argon2PasswordHasher } from './argon2-password-hasher.js'
 import { CurrentUser, type AuthUser } from './current-user.js'
+import { KnownUsers } from './known-users.js'
 import { KyselyRefreshTokenStore } from './kysely-refresh-token-store.js'
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js'
 import { PasswordHasher } from './password-hasher.js'
 import { RefreshTokenStore } from './refresh-token-store.js'
 import { DEFAULT_REFRESH_TOKEN_TTL_SECONDS, RefreshTokenConfig, RefreshTokens } from './refresh-tokens.js'
+import { syncSessionRevocations } from './session-revocation-sync.js'
+import { SessionRevocations } from './session-revocations.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -81,6 +84,12 @@ export interface AuthOptions {
     /** The clock. Default `() => new Date()`. */
     readonly now?: () => Date
   }
+  /**
+   * Whether a user exists. When given, a valid token of a user that no longer exists (deleted by
+   * any means, also before this process started) is refused with 401. It is asked once per user and
+   * minute per process ({@link KnownUsers}), not per request. Default: not checked.
+   */
+  readonly userExists?: (userId: string) => Promise<boolean>
   /** Registered as {@link LoginThrottle}: an instance, or options for a new one. Default: its defaults. */
   readonly loginThrottle?: LoginThrottle | LoginThrottleOptions
 }
@@ -95,6 +104,9 @@ export interface AuthOptions {
  * `verifyAccessToken`, and registers in `app.container`:
  * - {@link AccessTokens}, {@link PasswordHasher}, {@link LoginThrottle} (singletons);
  * - {@link RefreshTokens} (per request) with {@link RefreshTokenStore} and {@link RefreshTokenConfig};
+ * - {@link SessionRevocations}: sessions that ended early (logout, reuse, account deletion), refused by
+ *   every verification; kept in step across processes by the event bus, when one is registered, and
+ *   loaded from the store at start;
  * - {@link CurrentUser}, which `authenticate` sets per request (resolving it elsewhere is a 401).
  *
  * @example
@@ -130,13 +142,20 @@ export const fastkitAuth = fp(
       formatUser: (payload) => authUserOf(payload),
     })
 
-    const accessTokens = new JwtAccessTokens(app.jwt, ttlSeconds)
+    // Kept for the token lifetime plus the allowed skew (and 30 s of margin between processes' clocks).
+    const revocations = new SessionRevocations({ accessTokenTtlSeconds: ttlSeconds, marginSeconds: (options.clockToleranceSeconds ?? 0) + 30 })
+    const knownUsers = options.userExists ? new KnownUsers({ exists: options.userExists }) : undefined
+    if (knownUsers) revocations.onEnd((end) => end.userId !== undefined && knownUsers.forget(end.userId))
+    const accessTokens = new JwtAccessTokens(app.jwt, ttlSeconds, { revocations, ...(knownUsers ? { knownUsers } : {}) })
     const container = app.container
+    container.register(SessionRevocations, { useValue: revocations })
     container.register(AccessTokens, { useValue: accessTokens })
     container.register(PasswordHasher, { useValue: options.passwordHasher ?? new Argon2PasswordHasher() })
     const throttle = options.loginThrottle
     container.register(LoginThrottle, { useValue: throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle) })
-    container.register(RefreshTokenStore, { useValue: options.refreshTokens?.store ?? new KyselyRefreshTokenStore() })
+    const store = options.refreshTokens?.store ?? new KyselyRefreshTokenStore()
+    container.register(RefreshTokenStore, { useValue: store })
+    syncSessionRevocations(app, { revocations, store })
     container.register(RefreshTokenConfig, {
       useValue: {
         ttlSeconds: options.refreshTokens?.ttlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL_SECONDS,

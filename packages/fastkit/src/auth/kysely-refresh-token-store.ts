@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { UnitOfWork } from '../uow/unit-of-work.js'
-import type { NewRefreshToken, RefreshTokenStore, StoredRefreshToken } from './refresh-token-store.js'
+import type { NewRefreshToken, RefreshTokenStore, RevokedFamily, RevokedTokens, StoredRefreshToken } from './refresh-token-store.js'
 import { REFRESH_TOKENS_TABLE, type RefreshTokensTable } from './refresh-tokens-migration.js'
 
 type Tables = { refresh_tokens: RefreshTokensTable }
@@ -74,14 +74,26 @@ export class KyselyRefreshTokenStore implements RefreshTokenStore {
     return Number(result.numUpdatedRows)
   }
 
-  async revokeUser(args: { readonly uow: UnitOfWork; readonly userId: string; readonly at: Date }): Promise<number> {
-    const result = await db(args.uow)
+  async revokeUser(args: { readonly uow: UnitOfWork; readonly userId: string; readonly at: Date }): Promise<RevokedTokens> {
+    const rows = await db(args.uow)
       .updateTable(REFRESH_TOKENS_TABLE)
       .set({ revoked_at: args.at })
       .where('user_id', '=', args.userId)
       .where('revoked_at', 'is', null)
-      .executeTakeFirst()
-    return Number(result.numUpdatedRows)
+      .returning('family_id as familyId')
+      .execute()
+    return { count: rows.length, familyIds: [...new Set(rows.map((row) => row.familyId))] }
+  }
+
+  async revokedSince(args: { readonly uow: UnitOfWork; readonly since: Date }): Promise<readonly RevokedFamily[]> {
+    // A sequential scan once per process start; revoked_at is not indexed, as nothing else reads it.
+    const rows = await db(args.uow)
+      .selectFrom(REFRESH_TOKENS_TABLE)
+      .select(({ fn }) => ['family_id as familyId', 'user_id as userId', fn.max('revoked_at').as('revokedAt')])
+      .where('revoked_at', '>', args.since)
+      .groupBy(['family_id', 'user_id'])
+      .execute()
+    return rows.map((row) => ({ familyId: row.familyId, userId: String(row.userId), revokedAt: new Date(row.revokedAt as Date) }))
   }
 
   async deleteExpired(args: { readonly uow: UnitOfWork; readonly before: Date }): Promise<number> {

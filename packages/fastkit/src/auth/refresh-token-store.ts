@@ -24,6 +24,22 @@ export interface StoredRefreshToken {
 /** What {@link RefreshTokenStore.insert} writes. */
 export type NewRefreshToken = Omit<StoredRefreshToken, 'usedAt' | 'replacedBy' | 'revokedAt'>
 
+/** What {@link RefreshTokenStore.revokeUser} revoked. */
+export interface RevokedTokens {
+  /** How many tokens. */
+  readonly count: number
+  /** The distinct families (logins, the `sid` of their access tokens) they belonged to. */
+  readonly familyIds: readonly string[]
+}
+
+/** A login revoked at `revokedAt`, as {@link RefreshTokenStore.revokedSince} lists it. */
+export interface RevokedFamily {
+  readonly familyId: string
+  readonly userId: string
+  /** The latest revocation time of the family's tokens. */
+  readonly revokedAt: Date
+}
+
 /**
  * Where refresh tokens live. fastkit ships {@link KyselyRefreshTokenStore}; this small interface is
  * the extension point for another backend.
@@ -52,8 +68,13 @@ export interface RefreshTokenStore {
   markUsed(args: { readonly uow: UnitOfWork; readonly id: string; readonly replacedBy: string; readonly at: Date }): Promise<boolean>
   /** Revokes every not yet revoked token of a family; returns how many. */
   revokeFamily(args: { readonly uow: UnitOfWork; readonly familyId: string; readonly at: Date }): Promise<number>
-  /** Revokes every not yet revoked token of a user (all their logins); returns how many. */
-  revokeUser(args: { readonly uow: UnitOfWork; readonly userId: string; readonly at: Date }): Promise<number>
+  /** Revokes every not yet revoked token of a user (all their logins); returns how many, and their families. */
+  revokeUser(args: { readonly uow: UnitOfWork; readonly userId: string; readonly at: Date }): Promise<RevokedTokens>
+  /**
+   * The families with a token revoked after `since`: at start-up, the sessions whose access tokens
+   * may still be alive (see {@link SessionRevocations}).
+   */
+  revokedSince(args: { readonly uow: UnitOfWork; readonly since: Date }): Promise<readonly RevokedFamily[]>
   /** Deletes tokens whose family expired before `before`; returns how many. */
   deleteExpired(args: { readonly uow: UnitOfWork; readonly before: Date }): Promise<number>
 }

@@ -6,6 +6,7 @@ import { Database, Logger } from '../di/tokens.js'
 import { UnauthorizedError } from '../http/errors.js'
 import { UnitOfWork } from '../uow/unit-of-work.js'
 import { RefreshTokenStore, type StoredRefreshToken } from './refresh-token-store.js'
+import { SessionRevocations } from './session-revocations.js'
 
 /** How refresh tokens behave. Registered by the auth plugin from its `refreshTokens` option. */
 export interface RefreshTokenConfig {
@@ -60,6 +61,10 @@ const INVALID = 'Invalid refresh token'
  *   owner used it first), so the whole family is revoked: both parties must log in again.
  * - {@link revoke} (logout) revokes the token's whole family.
  *
+ * A revoked family is a session that ended: once the revocation commits, it is handed to
+ * {@link SessionRevocations} (when given), so the access tokens of that login (`sid` = family id)
+ * are refused at once, in every process, and its WebSockets close.
+ *
  * Tokens are opaque random strings; only their SHA-256 is stored. Every failure (unknown, malformed,
  * expired, revoked, reused) is the same `UnauthorizedError('Invalid refresh token')`, so a caller
  * learns nothing about which it was.
@@ -94,7 +99,7 @@ const INVALID = 'Invalid refresh token'
  * ```
  */
 export class RefreshTokens {
-  static readonly inject = [UnitOfWork, Database, RefreshTokenStore, RefreshTokenConfig, Logger] as const
+  static readonly inject = [UnitOfWork, Database, RefreshTokenStore, RefreshTokenConfig, Logger, SessionRevocations] as const
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -102,6 +107,7 @@ export class RefreshTokens {
     private readonly store: RefreshTokenStore,
     private readonly config: RefreshTokenConfig,
     private readonly logger?: FastifyBaseLogger,
+    private readonly revocations?: SessionRevocations,
   ) {}
 
   /** Starts a login for `userId`: a new family with its first token. */
@@ -143,17 +149,29 @@ export class RefreshTokens {
   async revoke(args: { readonly token: string; readonly userId?: string }): Promise<boolean> {
     const record = await this.#find(args.token)
     if (!record || (args.userId !== undefined && record.userId !== args.userId)) return false
-    return (await this.store.revokeFamily({ uow: this.uow, familyId: record.familyId, at: this.config.now() })) > 0
+    return (await this.revokeFamily({ familyId: record.familyId })) > 0
   }
 
   /** Revokes one login's tokens by family id. Returns how many tokens were revoked. */
   async revokeFamily(args: { readonly familyId: string }): Promise<number> {
-    return this.store.revokeFamily({ uow: this.uow, familyId: args.familyId, at: this.config.now() })
+    const count = await this.store.revokeFamily({ uow: this.uow, familyId: args.familyId, at: this.config.now() })
+    if (count > 0) this.#endAfterCommit([args.familyId], 'logout')
+    return count
   }
 
-  /** Revokes all of a user's logins (after a password change, say). Returns how many tokens were revoked. */
-  async revokeAllForUser(args: { readonly userId: string }): Promise<number> {
-    return this.store.revokeUser({ uow: this.uow, userId: args.userId, at: this.config.now() })
+  /**
+   * Revokes all of a user's logins (after a password change, say). Returns how many tokens were revoked.
+   *
+   * With `allAccessTokens`, every access token of the user is refused once this commits, also those
+   * without a session and those issued after (until the last one issued before would have expired):
+   * for a deleted account, whose tokens must never work again.
+   */
+  async revokeAllForUser(args: { readonly userId: string; readonly reason?: string; readonly allAccessTokens?: boolean }): Promise<number> {
+    const revoked = await this.store.revokeUser({ uow: this.uow, userId: args.userId, at: this.config.now() })
+    if (revoked.familyIds.length > 0 || args.allAccessTokens) {
+      this.#endAfterCommit(revoked.familyIds, args.reason ?? 'logout', args.allAccessTokens ? args.userId : undefined)
+    }
+    return revoked.count
   }
 
   /** Deletes tokens of logins that expired before `before` (default: now). Run it from a periodic job. */
@@ -166,10 +184,18 @@ export class RefreshTokens {
     return this.store.findByHash({ uow: this.uow, tokenHash: hashRefreshToken(token) })
   }
 
+  /** Sessions end once their revocation is durable: a rolled-back logout ends nothing. */
+  #endAfterCommit(familyIds: readonly string[], reason: string, userId?: string): void {
+    const revocations = this.revocations
+    if (!revocations) return
+    this.uow.afterCommit(() => void revocations.end({ sessionIds: familyIds, reason, ...(userId !== undefined ? { userId } : {}) }))
+  }
+
   async #reuseDetected(record: StoredRefreshToken): Promise<never> {
     // See the class comment: the request's unit is doomed by the 401, and must not hold PGlite's session.
     await this.uow.rollback()
     await UnitOfWork.run(this.db, (uow) => this.store.revokeFamily({ uow, familyId: record.familyId, at: this.config.now() }))
+    this.revocations?.end({ sessionIds: [record.familyId], reason: 'reuse' })
     this.logger?.warn({ userId: record.userId, familyId: record.familyId }, 'refresh token reuse detected: login revoked')
     throw new UnauthorizedError(INVALID)
   }

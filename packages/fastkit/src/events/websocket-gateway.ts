@@ -2,6 +2,9 @@ import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
+import { AccessTokens } from '../auth/access-tokens.js'
+import { SessionRevocations, type SessionEnd } from '../auth/session-revocations.js'
+import { fastkitLogSerializers } from '../http/log-redaction.js'
 import { ForbiddenError, HttpError, isHttpError, ServiceUnavailableError, UnauthorizedError } from '../http/errors.js'
 import type { EventMessage } from './event-transport.js'
 import { userTopic } from './user-topic.js'
@@ -9,6 +12,10 @@ import { userTopic } from './user-topic.js'
 /** What `authenticate` returns for a valid token: at least the user's id. */
 export interface GatewayUser {
   readonly id: string
+  /** The token's session (`sid`): the connection closes with {@link CloseCode.SESSION_ENDED} when it ends. */
+  readonly sessionId?: string | undefined
+  /** The token's `exp` (seconds since epoch): the connection closes with {@link CloseCode.TOKEN_EXPIRED} then. */
+  readonly expiresAt?: number | undefined
 }
 
 /**
@@ -24,11 +31,15 @@ export interface WebSocketGatewayOptions<User extends GatewayUser = GatewayUser>
   readonly path?: string
   /**
    * Checks an access token (from `?token=` or the `bearer, <token>` subprotocol pair) and returns its
-   * user, or `null` when it is invalid or expired: the upgrade is then refused with 401. Use the same
-   * check as HTTP, e.g. `(token) => app.verifyAccessToken(token)`. An {@link HttpError} it throws (such
-   * as `UnauthorizedError`) is the response; any other throw counts as an invalid token (401).
+   * user, or `null` when it is invalid or expired: the upgrade is then refused with 401. An
+   * {@link HttpError} it throws (such as `UnauthorizedError`) is the response; any other throw counts
+   * as an invalid token (401). Return `sessionId` and `expiresAt` too, so the connection ends with
+   * its session and its token.
+   *
+   * Default (with `fastkitAuth`): the app's {@link AccessTokens}, the same check as HTTP, returning
+   * `{ id: sub, username, sessionId: sid, expiresAt: exp }`.
    */
-  readonly authenticate: (token: string) => Promise<User | null> | User | null
+  readonly authenticate?: (token: string) => Promise<User | null> | User | null
   /**
    * The topics a connection of `user` receives; the server decides, clients cannot subscribe.
    * Computed once, before the upgrade completes. Default: `[userTopic(user.id)]`, which lets the app
@@ -82,14 +93,30 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   /** The connection broke a rule (sent by `disconnectUser` by default). */
   POLICY_VIOLATION: 1008,
+  /**
+   * The access token the connection was opened with expired: refresh it (`POST /auth/refresh`) and
+   * reconnect with the new one.
+   */
+  TOKEN_EXPIRED: 4001,
+  /**
+   * The connection's session ended: logout (of this login or of every login), a refresh token
+   * presented twice (which revokes the login), or the account was deleted. Refreshing will fail too:
+   * log in again before reconnecting.
+   */
+  SESSION_ENDED: 4003,
 } as const
 
 interface Connection {
   readonly socket: WebSocket
   readonly userId: string
+  readonly sessionId: string | undefined
   alive: boolean
   unsubscribe: () => void
+  expiry: NodeJS.Timeout | undefined
 }
+
+/** setTimeout's limit (about 24.8 days); a later expiry is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 const PONG = Buffer.from(JSON.stringify({ type: 'pong' }))
 const UNSUPPORTED = Buffer.from(
@@ -109,6 +136,9 @@ const UNSUPPORTED = Buffer.from(
  *   connection open, so nothing published after that is missed.
  * - The client may send `{"type":"ping"}` and gets `{"type":"pong"}`; anything else gets an
  *   `{"type":"error"}` frame.
+ * - **Sessions**: a connection is closed with {@link CloseCode.TOKEN_EXPIRED} (4001) when its access
+ *   token expires, and with {@link CloseCode.SESSION_ENDED} (4003) as soon as its session ends in any
+ *   process (logout, refresh-token reuse, account deletion: see {@link SessionRevocations}).
  * - **Heartbeat**: a WebSocket ping every `heartbeatIntervalMs`; a connection that missed a pong is
  *   terminated. **Bounded send buffer**: see `maxBufferedBytes`.
  * - **Shutdown**: on `app.close()` every connection is closed with 1001, then cut after
@@ -129,6 +159,8 @@ const UNSUPPORTED = Buffer.from(
  */
 export const websocketGateway = fp(
   async function websocketGateway(app: FastifyInstance, options: WebSocketGatewayOptions<any>) {
+    const revocations = app.container.isRegistered(SessionRevocations) ? app.container.resolve(SessionRevocations) : undefined
+    const authenticate = options.authenticate ?? defaultAuthenticate(app)
     const path = options.path ?? '/ws'
     const topicsFor = options.topicsFor ?? ((user: GatewayUser) => [userTopic(user.id)])
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 30_000
@@ -138,13 +170,27 @@ export const websocketGateway = fp(
     const allowedOrigins = new Set((options.allowedOrigins ?? []).filter((o) => o !== '*').map(normalizeOrigin))
 
     const connections = new Set<Connection>()
-    const admitted = new WeakMap<FastifyRequest, { userId: string; topics: readonly string[] }>()
+    const admitted = new WeakMap<
+      FastifyRequest,
+      { userId: string; sessionId: string | undefined; expiresAt: number | undefined; topics: readonly string[] }
+    >()
     /** One encoding per event, shared by all the connections it goes to. */
     const frames = new WeakMap<EventMessage, Buffer>()
     let shuttingDown = false
 
+    const endSessions = (end: SessionEnd) => {
+      const sessions = new Set(end.sessionIds ?? [])
+      for (const connection of connections) {
+        if (connection.userId === end.userId || (connection.sessionId !== undefined && sessions.has(connection.sessionId))) {
+          connection.socket.close(CloseCode.SESSION_ENDED, 'Session ended')
+        }
+      }
+    }
+    const stopListening = revocations?.onEnd(endSessions)
+
     const shutdown = async () => {
       shuttingDown = true
+      stopListening?.()
       clearInterval(heartbeat)
       const open = [...connections].map((c) => c.socket)
       for (const socket of open) socket.close(CloseCode.GOING_AWAY, 'Server shutting down')
@@ -220,6 +266,8 @@ export const websocketGateway = fp(
       method: 'GET',
       url: path,
       schema: { hide: true } as never,
+      // Whatever the app's logger: the upgrade's `?token=` never reaches a log line.
+      logSerializers: fastkitLogSerializers,
       // Runs before the upgrade: whatever it throws becomes the HTTP response instead of `101`.
       preValidation: async (request) => {
         if (!request.ws) return
@@ -229,14 +277,14 @@ export const websocketGateway = fp(
         if (!token) throw new UnauthorizedError('An access token is required (?token= or the bearer subprotocol)')
         let user: GatewayUser | null
         try {
-          user = await options.authenticate(token)
+          user = await authenticate(token)
         } catch (error) {
           if (isHttpError(error)) throw error
           request.log.debug({ err: error }, 'websocket token refused')
           user = null
         }
         if (!user) throw new UnauthorizedError('Invalid or expired access token')
-        admitted.set(request, { userId: user.id, topics: await topicsFor(user) })
+        admitted.set(request, { userId: user.id, sessionId: user.sessionId, expiresAt: user.expiresAt, topics: await topicsFor(user) })
       },
       handler: async () => {
         throw new HttpError({ status: 426, code: 'UPGRADE_REQUIRED', message: `${path} speaks WebSocket only`, headers: { upgrade: 'websocket' } })
@@ -249,7 +297,32 @@ export const websocketGateway = fp(
           socket.close(admission ? CloseCode.GOING_AWAY : CloseCode.POLICY_VIOLATION)
           return
         }
-        const connection: Connection = { socket, userId: admission.userId, alive: true, unsubscribe: () => {} }
+        // The session may have ended while `topicsFor` ran.
+        if (revocations?.isRevoked({ sub: admission.userId, sid: admission.sessionId })) {
+          socket.close(CloseCode.SESSION_ENDED, 'Session ended')
+          return
+        }
+        const connection: Connection = {
+          socket,
+          userId: admission.userId,
+          sessionId: admission.sessionId,
+          alive: true,
+          unsubscribe: () => {},
+          expiry: undefined,
+        }
+        if (admission.expiresAt !== undefined) {
+          const expiresAtMs = admission.expiresAt * 1000
+          const arm = () => {
+            const left = expiresAtMs - Date.now()
+            if (left <= 0) {
+              socket.close(CloseCode.TOKEN_EXPIRED, 'Access token expired')
+              return
+            }
+            connection.expiry = setTimeout(arm, Math.min(left, MAX_TIMER_MS))
+            connection.expiry.unref()
+          }
+          arm()
+        }
         const send = (frame: Buffer) => {
           if (socket.readyState !== socket.OPEN) return
           if (socket.bufferedAmount + frame.length > maxBufferedBytes) {
@@ -274,6 +347,7 @@ export const websocketGateway = fp(
           send(!isBinary && isPing(data) ? PONG : UNSUPPORTED)
         })
         socket.on('close', () => {
+          clearTimeout(connection.expiry)
           connection.unsubscribe()
           connections.delete(connection)
         })
@@ -282,6 +356,18 @@ export const websocketGateway = fp(
   },
   { name: 'fastkit.websocket-gateway', fastify: '5.x', dependencies: ['fastkit', 'fastkit.event-bus'] },
 )
+
+/** With `fastkitAuth`: the app's access-token check, keeping the token's session and expiry. */
+function defaultAuthenticate(app: FastifyInstance): (token: string) => Promise<GatewayUser> {
+  if (!app.container.isRegistered(AccessTokens)) {
+    throw new Error('websocketGateway: pass `authenticate`, or register fastkitAuth before the gateway')
+  }
+  const accessTokens = app.container.resolve<AccessTokens>(AccessTokens)
+  return async (token) => {
+    const claims = await accessTokens.verifyClaims(token)
+    return { id: claims.sub, username: claims.username, sessionId: claims.sid, expiresAt: claims.exp }
+  }
+}
 
 /** `bearer, <token>` in `Sec-WebSocket-Protocol` first, else `?token=`. */
 function tokenOf(request: FastifyRequest): string | undefined {

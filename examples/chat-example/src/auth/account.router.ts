@@ -1,0 +1,35 @@
+import { BaseRouter } from 'fastkit'
+import { z } from 'zod'
+import { UserRead } from '../users/user.schemas.js'
+import { AccountService } from './account.service.js'
+
+export const DeleteAccountBody = z.object({ password: z.string().min(1).max(4096) })
+
+/** `DELETE /auth/me`: the caller deletes their own account. Its own router, beside AuthRouter's `/auth` routes. */
+export class AccountRouter extends BaseRouter<AccountService, typeof DeleteAccountBody, typeof UserRead> {
+  constructor() {
+    super(AccountService, '/auth', DeleteAccountBody, UserRead, {
+      routes: { create: false, list: false, get: false, update: false, replace: false, delete: false },
+    })
+  }
+
+  protected override routes(): void {
+    this.route({
+      method: 'DELETE',
+      url: '/me',
+      auth: true,
+      status: 204,
+      summary: 'Delete your account (confirm with your password)',
+      description:
+        'Deletes the account, its memberships, the chats it owns and its messages. Its tokens then get 401 and its WebSockets close with 4003. ' +
+        'Members of its chats receive chat.deleted (owned chats), message.deleted (its messages) and chat.member_removed (other chats).',
+      body: DeleteAccountBody,
+      response: z.null(),
+      responses: { 403: z.unknown().describe('Wrong password') },
+      handler: async ({ service, body }) => {
+        await service.deleteAccount(body.password)
+        return null
+      },
+    })
+  }
+}
