@@ -10,6 +10,7 @@ import { health } from './health.js'
 import { MessageRouter } from './messages/message.router.js'
 import { realtime } from './realtime/realtime.js'
 import { UserRouter } from './users/user.router.js'
+import { webClient } from './web/web-client.js'
 
 export interface BuildAppOptions {
   readonly config: ChatConfig
@@ -20,6 +21,8 @@ export interface BuildAppOptions {
   readonly transport?: EventTransport
   /** Overrides the login throttle's limits (tests). */
   readonly loginThrottle?: Parameters<typeof fastkitAuth>[1]['loginThrottle']
+  /** Where the built web client is (tests build their own). Default web/dist. */
+  readonly webRoot?: string
 }
 
 /**
@@ -48,5 +51,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   for (const router of [new AuthRouter(), new UserRouter(), new ChatRouter(), new MessageRouter()]) {
     await app.register(router.plugin)
   }
+  await webClient(app, options.webRoot ? { root: options.webRoot } : {})
   return app
 }
