@@ -21,6 +21,8 @@ export interface BuildAppOptions {
   readonly transport?: EventTransport
   /** Overrides the login throttle's limits (tests). */
   readonly loginThrottle?: Parameters<typeof fastkitAuth>[1]['loginThrottle']
+  /** Access-token lifetime in seconds (tests shorten it to exercise refresh). Default fastkit's 900. */
+  readonly accessTokenTtlSeconds?: number
   /** Where the built web client is (tests build their own). Default web/dist. */
   readonly webRoot?: string
 }
@@ -39,6 +41,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     issuer: 'chat-example',
     audience: 'chat-example-api',
     ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
+    ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
   })
   await app.register(openapi, {
     title: 'fastkit chat example',
