@@ -151,6 +151,20 @@ function MessageItem(props: {
   const [editing, setEditing] = useState(false)
   const [draft, setDraft] = useState(m.text)
   const id = { params: { path: { id: m.id } } }
+  const deleteButton = (
+    <button
+      type="button"
+      class="ghost"
+      onClick={() =>
+        void props.attempt(async () => {
+          await ok(api.DELETE('/messages/{id}', id))
+          props.onDeleted()
+        })
+      }
+    >
+      Delete
+    </button>
+  )
 
   const save = async (e: Event) => {
     e.preventDefault()
@@ -167,6 +181,8 @@ function MessageItem(props: {
         <span class="author">{props.author}</span>
         <time dateTime={m.createdAt}>{shortTime(m.createdAt)}</time>
         {m.editedAt && <span class="muted">(edited)</span>}
+        {/* The owner's Delete on others' messages sits in the header line, out of the way. */}
+        {!editing && !props.mine && props.canDelete && deleteButton}
       </div>
       {editing ? (
         <form class="edit" onSubmit={save}>
@@ -186,7 +202,7 @@ function MessageItem(props: {
       ) : (
         <p class="text">{m.text}</p>
       )}
-      {!editing && (props.mine || props.canDelete) && (
+      {!editing && props.mine && (
         <div class="actions">
           {props.mine && (
             <button
@@ -200,18 +216,7 @@ function MessageItem(props: {
               Edit
             </button>
           )}
-          <button
-            type="button"
-            class="ghost"
-            onClick={() =>
-              void props.attempt(async () => {
-                await ok(api.DELETE('/messages/{id}', id))
-                props.onDeleted()
-              })
-            }
-          >
-            Delete
-          </button>
+          {deleteButton}
         </div>
       )}
     </li>

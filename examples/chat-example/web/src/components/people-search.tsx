@@ -42,7 +42,10 @@ export function PeopleSearch(props: { api: Api; exclude: readonly string[]; onPi
           {shown.map((user) => (
             <li key={user.id}>
               <span>{user.username}</span>
-              <button type="button" aria-label={`Add ${user.username}`} onClick={() => props.onPick(user)}>
+              <button type="button" aria-label={`Add ${user.username}`} onClick={() => {
+                  props.onPick(user)
+                  setQuery('')
+                }}>
                 Add
               </button>
             </li>
