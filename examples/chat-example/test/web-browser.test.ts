@@ -15,6 +15,11 @@ import { browserAvailability, DESKTOP, launchChromium, PHONE } from './support/b
 import { testConfig, uniqueName } from './support/chat-app.js'
 import { createChatDatabase } from './support/realtime-app.js'
 
+/** What the tests read in the page (the test files compile without the DOM library). */
+interface BrowserGlobals {
+  localStorage: { getItem(key: string): string | null }
+}
+
 const ARTIFACTS = fileURLToPath(new URL('../web/artifacts/', import.meta.url))
 /** Short-lived access tokens, so the client's refresh runs many times during the scenario. */
 const TOKEN_TTL_SECONDS = 10
@@ -72,7 +77,7 @@ if (!availability.available && !availability.mustFail) {
     }
     const log = (page: Page) => page.getByRole('log')
     const status = (page: Page) => page.locator('.connection').getAttribute('data-status')
-    const tokenOf = (page: Page) => page.evaluate(() => JSON.parse(localStorage.getItem('chat.session')!).accessToken as string)
+    const tokenOf = (page: Page) => page.evaluate(() => JSON.parse((globalThis as unknown as BrowserGlobals).localStorage.getItem('chat.session')!).accessToken as string)
     /** The texts in the open chat's log, top to bottom. */
     const texts = (page: Page) => log(page).locator('li.message .text').allTextContents()
 
@@ -339,7 +344,7 @@ if (!availability.available && !availability.mustFail) {
       await bob.page.getByRole('button', { name: 'Log out' }).click()
       await bob.page.getByRole('button', { name: 'Log in' }).waitFor()
       await expect.poll(() => app.websocketGateway.connectionCount).toBe(2)
-      expect(await bob.page.evaluate(() => localStorage.getItem('chat.session'))).toBeNull()
+      expect(await bob.page.evaluate(() => (globalThis as unknown as BrowserGlobals).localStorage.getItem('chat.session'))).toBeNull()
       await bob.page.reload()
       await bob.page.getByRole('button', { name: 'Log in' }).waitFor()
     })
