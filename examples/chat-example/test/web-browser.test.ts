@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { dialectsUnderTest, type TestDatabase } from 'fastkit/testing'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
+import type { ChatConfig } from '../src/config.js'
 import type { DB } from '../src/db/schema.js'
 import { buildWeb } from '../web/tools/build.js'
 import { browserAvailability, DESKTOP, launchChromium, PHONE } from './support/browser.js'
-import { testConfig, uniqueName } from './support/chat-app.js'
+import { claimsFor, signJwt, testConfig, uniqueName } from './support/chat-app.js'
 import { createChatDatabase } from './support/realtime-app.js'
 
 /** What the tests read in the page (the test files compile without the DOM library). */
@@ -40,6 +41,7 @@ if (!availability.available && !availability.mustFail) {
     let app: FastifyInstance
     let base: string
     let webRoot: string
+    let config: ChatConfig
     let browser: Browser
     const contexts: BrowserContext[] = []
     /** Problems the pages reported: uncaught errors, alert() dialogs, CSP violations. */
@@ -100,8 +102,9 @@ if (!availability.available && !availability.mustFail) {
       webRoot = await mkdtemp(path.join(tmpdir(), 'chat-web-'))
       await buildWeb({ outDir: webRoot })
       t = await createChatDatabase(kind)
+      config = testConfig(t.url)
       app = await buildApp({
-        config: testConfig(t.url),
+        config,
         db: t.db,
         webRoot,
         accessTokenTtlSeconds: TOKEN_TTL_SECONDS,
@@ -220,14 +223,15 @@ if (!availability.available && !availability.mustFail) {
       await bob.context.setOffline(true)
       await expect.poll(() => status(bob.page)).not.toBe('open')
       await shot(bob.page, 'offline')
-      // Alice's token, as her tab keeps it fresh (they live 10 s; posting 120 can take longer).
-      const token = await tokenOf(alice.page)
-      const chats = await app.inject({ method: 'GET', url: '/chats', headers: { authorization: `Bearer ${token}` } })
+      // Alice posts from the test, with a token that outlives the loop (hers live 10 s).
+      const me = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${await tokenOf(alice.page)}` } })
+      const token = signJwt({ alg: 'HS256', typ: 'JWT' }, claimsFor(me.json(), { exp: Math.floor(Date.now() / 1000) + 600 }), config.jwtSecret)
+      const headers = { authorization: `Bearer ${token}` }
+      const chats = await app.inject({ method: 'GET', url: '/chats', headers })
       const chat = (chats.json().items as { id: string; name: string }[]).find((c) => c.name === 'Weekend plans')!
       const expected: string[] = []
       for (let n = 1; n <= 120; n++) {
         const text = `while you were away ${n}`
-        const headers = { authorization: `Bearer ${await tokenOf(alice.page)}` }
         const res = await app.inject({ method: 'POST', url: '/messages', headers, payload: { chatId: chat.id, text } })
         expect(res.statusCode, res.body).toBe(201)
         expected.push(text)

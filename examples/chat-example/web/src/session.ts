@@ -14,8 +14,13 @@ interface Stored {
 }
 
 const KEY = 'chat.session'
-/** Refresh this long before the access token expires (or at 80% of a shorter lifetime). */
+/** Refresh this long before the access token expires (or halfway through a shorter lifetime). */
 const REFRESH_MARGIN_MS = 60_000
+
+/** How long before expiry the scheduled refresh runs: a minute, or half of a lifetime under two minutes. */
+function refreshMargin(stored: Stored): number {
+  return Math.min(REFRESH_MARGIN_MS, stored.lifetime / 2)
+}
 
 /**
  * The signed-in session: tokens in localStorage, the access token refreshed before it expires with
@@ -81,7 +86,7 @@ export class Session {
   async accessToken(options: { refresh?: boolean } = {}): Promise<string | null> {
     const stored = this.current
     if (!stored) return null
-    if (!options.refresh && stored.expiresAt - Date.now() > Math.min(REFRESH_MARGIN_MS / 2, stored.lifetime * 0.2)) return stored.accessToken
+    if (!options.refresh && stored.expiresAt - Date.now() > refreshMargin(stored) / 2) return stored.accessToken
     return this.refresh(stored.accessToken)
   }
 
@@ -146,8 +151,7 @@ export class Session {
     clearTimeout(this.timer)
     const stored = this.current
     if (!stored) return
-    // A minute before expiry, or at 80% of a lifetime shorter than two minutes.
-    const refreshAt = stored.lifetime > 2 * REFRESH_MARGIN_MS ? stored.expiresAt - REFRESH_MARGIN_MS : stored.expiresAt - stored.lifetime * 0.2
+    const refreshAt = stored.expiresAt - refreshMargin(stored)
     this.timer = setTimeout(
       () =>
         void this.refresh(stored.accessToken).catch(() => {
