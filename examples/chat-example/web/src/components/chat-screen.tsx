@@ -98,7 +98,9 @@ export function ChatScreen({ session, username }: { session: Session; username: 
   const catchUpOpenChat = useCallback(async (): Promise<LiveEvent[]> => {
     const { openId, messages } = stateRef.current
     if (!openId) return []
-    let after = messages.at(-1)?.id
+    // Newest shown first: if the newest was deleted meanwhile (after= answers 404), the one before it.
+    const candidates = messages.slice(-5).map((m) => m.id).reverse()
+    let after = candidates.shift()
     if (!after) {
       await loadNewest(openId)
       return []
@@ -108,8 +110,10 @@ export function ChatScreen({ session, username }: { session: Session; username: 
       const { data, response }: { data?: { items: Message[]; nextCursor: string | null }; response: Response } = await api.GET('/messages', {
         params: { query: { chatId: openId, after, limit: CATCH_UP_PAGE } },
       })
-      if (response.status === 404) {
-        // The message we had last was deleted meanwhile: start from the newest page instead.
+      if (response.status === 404 && missed.length === 0) {
+        after = candidates.shift()
+        if (after) continue
+        // Everything recent we showed is gone: start again from the newest page.
         await loadNewest(openId)
         return []
       }
@@ -119,6 +123,27 @@ export function ChatScreen({ session, username }: { session: Session; username: 
       if (!last || (data.nextCursor === null && data.items.length < CATCH_UP_PAGE)) break
       after = last.id
     }
+    // after= brings new messages only. Edits and deletions made meanwhile show in the pages that
+    // cover what is shown (newest first, up to 5 pages of 100): newer copies replace older ones, and
+    // a shown message inside the covered span that the pages lack was deleted.
+    const shown = stateRef.current.messages
+    const oldestShown = shown[0]?.createdAt ?? ''
+    const current: Message[] = []
+    let covered = ''
+    let cursor: string | undefined
+    for (let n = 0; n < 5; n++) {
+      const page = await ok(api.GET('/messages', { params: { query: { chatId: openId, limit: CATCH_UP_PAGE, ...(cursor ? { cursor } : {}) } } }))
+      current.push(...page.items)
+      covered = page.nextCursor === null ? '' : (page.items.at(-1)?.createdAt ?? '')
+      if (page.nextCursor === null || covered <= oldestShown) break
+      cursor = page.nextCursor
+    }
+    const present = new Set([...current, ...missed].map((m) => m.id))
+    for (const m of shown) {
+      if (m.createdAt > covered && !present.has(m.id)) dispatch({ type: 'messageGone', id: m.id, chatId: openId })
+    }
+    const shownIds = new Set(shown.map((m) => m.id))
+    dispatch({ type: 'messages', items: current.filter((m) => shownIds.has(m.id)).reverse() })
     return missed.map((message) => ({ type: 'message.created', data: message }))
   }, [api, loadNewest])
 
