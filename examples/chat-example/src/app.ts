@@ -11,6 +11,7 @@ import { health } from './health.js'
 import { MessageRouter } from './messages/message.router.js'
 import { realtime } from './realtime/realtime.js'
 import { UserRouter } from './users/user.router.js'
+import { webClient } from './web/web-client.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -23,6 +24,10 @@ export interface BuildAppOptions {
   readonly transport?: EventTransport
   /** Overrides the login throttle's limits (tests). */
   readonly loginThrottle?: Parameters<typeof fastkitAuth>[1]['loginThrottle']
+  /** Access-token lifetime in seconds (tests shorten it to exercise refresh). Default fastkit's 900. */
+  readonly accessTokenTtlSeconds?: number
+  /** Where the built web client is (tests build their own). Default web/dist. */
+  readonly webRoot?: string
 }
 
 /**
@@ -48,6 +53,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // A deleted account's tokens are 401 on every route, even in a process started after the deletion.
     userExists: async (id) => UUID.test(id) && (await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
     ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
+    ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
   })
   await app.register(openapi, {
     title: 'fastkit chat example',
@@ -65,5 +71,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   for (const router of [new AccountRouter(), new UserRouter(), new ChatRouter(), new MessageRouter()]) {
     await app.register(router.plugin)
   }
+  await webClient(app, options.webRoot ? { root: options.webRoot } : {})
   return app
 }

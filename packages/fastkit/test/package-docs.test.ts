@@ -16,7 +16,7 @@ interface PublicExport {
   readonly file: string
 }
 
-const ENTRIES = { fastkit: 'src/index.ts', 'fastkit/testing': 'src/testing/index.ts' } as const
+const ENTRIES = { fastkit: 'src/index.ts', 'fastkit/testing': 'src/testing/index.ts', 'fastkit/client': 'src/client/index.ts' } as const
 
 /** Every export of the public entry points, with the JSDoc of all its declarations. */
 function publicExports(): PublicExport[] {
@@ -61,7 +61,7 @@ beforeAll(async () => {
 })
 
 describe('the package documentation', () => {
-  test('the README API reference names every export of fastkit and fastkit/testing', () => {
+  test('the README API reference names every export of fastkit, fastkit/testing and fastkit/client', () => {
     expect(exports.length).toBeGreaterThan(100)
     const reference = readme.slice(readme.indexOf('## API reference'))
     const missing = exports.filter((e) => !reference.includes(`\`${e.name}\``)).map((e) => `${e.entry}: ${e.name} (${e.file})`)

@@ -101,7 +101,7 @@ describe('the packed tarball', () => {
   test('holds the built ESM and declarations, the sources they map to, and the docs; nothing else', () => {
     const outside = packed.files.filter((f) => !/^(dist|src)\//.test(f) && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(f))
     expect(outside).toEqual([])
-    for (const entry of ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts']) {
+    for (const entry of ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/client/index.js', 'dist/client/index.d.ts']) {
       expect(packed.files).toContain(entry)
     }
     for (const doc of ['README.md', 'CHANGELOG.md', 'LICENSE']) expect(packed.files).toContain(doc)
@@ -117,7 +117,7 @@ describe('the packed tarball', () => {
     expect(JSON.stringify(m)).not.toMatch(/workspace:|link:|file:/)
     expect(m.engines.node).toMatch(/^>=\s*20/)
     // Types first after the in-repo source condition, for both public entry points.
-    for (const entry of ['.', './testing']) {
+    for (const entry of ['.', './testing', './client']) {
       expect(Object.keys(m.exports[entry])).toEqual(['@fastkit/source', 'types', 'import'])
     }
     for (const peer of PEERS) expect(m.peerDependencies[peer], peer).toBeDefined()
@@ -136,7 +136,7 @@ describe('the packed tarball', () => {
     const outOfScope = ['node10', 'node16-cjs']
     const problems = (analysis.problems as Json[]).filter((p) => !outOfScope.includes(p.resolutionKind))
     expect(problems).toEqual([])
-    for (const [entry, file] of [['.', 'dist/index.d.ts'], ['./testing', 'dist/testing/index.d.ts']] as const) {
+    for (const [entry, file] of [['.', 'dist/index.d.ts'], ['./testing', 'dist/testing/index.d.ts'], ['./client', 'dist/client/index.d.ts']] as const) {
       for (const kind of ['node16-esm', 'bundler']) {
         const resolution = analysis.entrypoints[entry].resolutions[kind]
         expect(resolution.resolution.fileName, `${entry} under ${kind}`).toBe(`/node_modules/fastkit/${file}`)
