@@ -8,6 +8,7 @@ export interface ChatConfig {
   readonly host: string
   /** `postgres://…`, or `pglite://<DATA_DIR>` when DATABASE_URL is unset. */
   readonly databaseUrl: string
+  /** `DATA_DIR`, resolved against the folder the command ran in (`INIT_CWD` under pnpm/npm). */
   readonly dataDir: string
   readonly redisUrl: string | undefined
   readonly jwtSecret: string
@@ -27,7 +28,9 @@ export const MIN_SECRET_LENGTH = 32
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
   const production = env.NODE_ENV === 'production'
-  const dataDir = path.resolve(env.DATA_DIR ?? '.data')
+  // Relative to where the user ran the command: `pnpm --filter chat-example start` runs the script in
+  // the example's folder, but pnpm (like npm) keeps the caller's folder in INIT_CWD.
+  const dataDir = path.resolve(env.INIT_CWD ?? process.cwd(), env.DATA_DIR || '.data')
   const port = Number(env.PORT ?? 3000)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`)
   let jwtSecret = env.JWT_SECRET

@@ -6,6 +6,7 @@ import 'reflect-metadata'
 
 // app
 export { fastkit, type FastkitOptions } from './app/fastkit-plugin.js'
+export { closeGracefully, gracefulShutdown, type CloseGracefullyOptions, type CloseGracefullyResult } from './app/graceful-shutdown.js'
 
 // database
 export { createDatabase, databaseKind, poolStats, type DatabaseKind, type DatabaseOptions, type PoolOptions } from './db/create-database.js'

@@ -6,6 +6,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { requestScope } from '../di/request-scope.js'
 import { Database, Logger } from '../di/tokens.js'
 import { problemDetails } from '../http/problem-details.js'
+import { gracefulShutdown } from './graceful-shutdown.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -55,6 +56,7 @@ export const fastkit = fp(
     app.setValidatorCompiler(validatorCompiler)
     app.setSerializerCompiler(serializerCompiler)
     await app.register(problemDetails)
+    await app.register(gracefulShutdown)
     await app.register(requestScope, { db: options.db, container })
     if (options.ownsDatabase) app.addHook('onClose', async () => options.db.destroy())
   },
