@@ -8,6 +8,7 @@ export interface ChatConfig {
   readonly host: string
   /** `postgres://…`, or `pglite://<DATA_DIR>` when DATABASE_URL is unset. */
   readonly databaseUrl: string
+  /** `DATA_DIR`, resolved against the folder the command ran in (`INIT_CWD` under pnpm/npm). */
   readonly dataDir: string
   readonly redisUrl: string | undefined
   readonly jwtSecret: string
@@ -27,9 +28,12 @@ export const MIN_SECRET_LENGTH = 32
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
   const production = env.NODE_ENV === 'production'
-  const dataDir = path.resolve(env.DATA_DIR ?? '.data')
+  // Relative to where the user ran the command: `pnpm --filter chat-example start` runs the script in
+  // the example's folder, but pnpm (like npm) keeps the caller's folder in INIT_CWD.
+  const dataDir = path.resolve(env.INIT_CWD ?? process.cwd(), env.DATA_DIR || '.data')
   const port = Number(env.PORT ?? 3000)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`)
+  const databaseUrl = env.DATABASE_URL || `pglite://${path.join(dataDir, 'db')}`
   let jwtSecret = env.JWT_SECRET
   let jwtSecretSource: ChatConfig['jwtSecretSource'] = 'env'
   if (!jwtSecret || jwtSecret.length < MIN_SECRET_LENGTH) {
@@ -46,16 +50,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
       jwtSecret = readFileSync(file, 'utf8').trim()
       jwtSecretSource = 'file'
     } else {
-      mkdirSync(dataDir, { recursive: true })
+      keepOutOfGit(dataDir)
       jwtSecret = randomBytes(48).toString('base64url')
       writeFileSync(file, jwtSecret, { mode: 0o600 })
       jwtSecretSource = 'generated'
     }
   }
+  if (!env.DATABASE_URL) keepOutOfGit(dataDir)
   return {
     port,
     host: env.HOST ?? '127.0.0.1',
-    databaseUrl: env.DATABASE_URL || `pglite://${path.join(dataDir, 'db')}`,
+    databaseUrl,
     dataDir,
     redisUrl: env.REDIS_URL || undefined,
     jwtSecret,
@@ -63,4 +68,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
     production,
     allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
   }
+}
+
+/**
+ * Creates the data folder with a `.gitignore` of `*` in it, so whatever folder `DATA_DIR` names, inside
+ * a repository or not, its database and secret are never committed.
+ */
+function keepOutOfGit(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true })
+  const ignore = path.join(dataDir, '.gitignore')
+  if (!existsSync(ignore)) writeFileSync(ignore, '# Written by the chat example: this folder holds data, not source.\n*\n')
 }

@@ -61,4 +61,13 @@ describe('configuration (chat-api.md, "Running it")', () => {
     })
     await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/failed to start: JWT_SECRET is required in production/) })
   })
+
+  test('a relative DATA_DIR is taken from where the command ran (INIT_CWD under pnpm), and git ignores it', () => {
+    const cwd = dataDir()
+    const config = loadConfig({ INIT_CWD: cwd, DATA_DIR: 'chat-data' })
+    expect(config.dataDir).toBe(path.join(cwd, 'chat-data'))
+    expect(config.databaseUrl).toBe(`pglite://${path.join(cwd, 'chat-data', 'db')}`)
+    expect(readFileSync(path.join(cwd, 'chat-data', '.gitignore'), 'utf8')).toMatch(/^\*$/m)
+    expect(loadConfig({ INIT_CWD: cwd, JWT_SECRET: strong }).dataDir).toBe(path.join(cwd, '.data'))
+  })
 })

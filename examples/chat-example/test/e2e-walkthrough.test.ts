@@ -9,7 +9,6 @@ import { promisify } from 'node:util'
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url))
 const repoRoot = path.resolve(exampleDir, '../..')
-const tsx = path.join(exampleDir, 'node_modules/.bin/tsx')
 
 /** A port nobody listens on right now. */
 async function freePort(): Promise<number> {
@@ -28,14 +27,14 @@ interface Server {
   readonly output: () => string
 }
 
-/** Starts the chat exactly as `pnpm start` does (tsx on src/main.ts), with no database configured. */
+/** Starts the chat exactly as `pnpm start` does (node --import tsx src/main.ts), with no database configured. */
 async function startServer(port: number, dataDir: string): Promise<Server> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
   delete env.DATABASE_URL
   delete env.JWT_SECRET
   delete env.REDIS_URL
   delete env.NODE_ENV
-  const child = spawn(tsx, ['--conditions=@fastkit/source', 'src/main.ts'], { cwd: exampleDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'], { cwd: exampleDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout!.on('data', (chunk) => (output += chunk))
   child.stderr!.on('data', (chunk) => (output += chunk))
@@ -87,15 +86,31 @@ describe('the README walk-through against the real server process on the embedde
     expect(first.output()).toMatch(/JWT_SECRET is not set: generated a secret/)
     expect(first.output()).toMatch(/database: embedded PGlite/)
 
-    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', readmeWalkthrough(port)], { timeout: 60_000 })
-    // curl prints each body without a newline: split the concatenated JSON documents.
-    const lines = stdout.trim().replaceAll('}{', '}\n{').split('\n')
-    expect(lines).toHaveLength(3) // alice's registration, the posted message, the page
-    expect(JSON.parse(lines[0]!)).toMatchObject({ username: 'alice' })
-    const posted = JSON.parse(lines[lines.length - 2]!)
-    const page = JSON.parse(lines[lines.length - 1]!)
+    // Run as printed, twice: the second run finds alice and bob registered (409) and still works.
+    const run = async () => {
+      const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', readmeWalkthrough(port)], { timeout: 60_000 })
+      expect(stdout.endsWith('\n')).toBe(true) // every printed response ends its line
+      return stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    }
+    const [alice, bob, posted, page, ...rest] = await run()
+    expect(rest).toEqual([])
+    expect(alice).toMatchObject({ username: 'alice' })
+    expect(bob).toMatchObject({ username: 'bob' })
     expect(posted).toMatchObject({ text: 'hello, bob' })
     expect(page).toEqual({ items: [posted], nextCursor: null })
+
+    const [aliceAgain, bobAgain, postedAgain, pageAgain, ...restAgain] = await run()
+    expect(restAgain).toEqual([])
+    expect(aliceAgain).toMatchObject({ status: 409, code: 'CONFLICT' })
+    expect(bobAgain).toMatchObject({ status: 409, code: 'CONFLICT' })
+    expect(postedAgain).toMatchObject({ text: 'hello, bob', senderId: alice!.id })
+    expect(postedAgain!.chatId).not.toBe(posted!.chatId) // a second "general", with bob in it
+    expect(pageAgain).toEqual({ items: [postedAgain], nextCursor: null })
+
+    // One log line per request (not Fastify's two), and a start-up that says where everything is.
+    expect(first.output()).not.toMatch(/incoming request|request completed/)
+    expect(first.output().match(/"msg":"POST \/messages 201 [\d.]+ ms"/g)).toHaveLength(2)
+    expect(first.output()).toMatch(new RegExp(`chat example ready in [\\d.]+ s: http://127.0.0.1:${port} \\(API docs: http://127.0.0.1:${port}/docs\\), database: embedded PGlite in .*, events: memory`))
 
     // Graceful stop, then a restart on the same data directory.
     expect(await stopServer(first)).toBe(0)
@@ -112,8 +127,9 @@ describe('the README walk-through against the real server process on the embedde
     const { access_token } = (await login.json()) as { access_token: string }
     const auth = { authorization: `Bearer ${access_token}` }
     const chats = (await (await fetch(`http://127.0.0.1:${port}/chats`, { headers: auth })).json()) as { items: { id: string; name: string }[] }
-    expect(chats.items.map((c) => c.name)).toEqual(['general'])
-    const messages = await (await fetch(`http://127.0.0.1:${port}/messages?chatId=${chats.items[0]!.id}`, { headers: auth })).json()
+    expect(chats.items.map((c) => c.id).sort()).toEqual([posted!.chatId, postedAgain!.chatId].sort())
+    expect(chats.items.map((c) => c.name)).toEqual(['general', 'general'])
+    const messages = await (await fetch(`http://127.0.0.1:${port}/messages?chatId=${posted!.chatId}`, { headers: auth })).json()
     expect(messages).toEqual(page)
     expect(await stopServer(second)).toBe(0)
   })

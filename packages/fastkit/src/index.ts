@@ -8,6 +8,8 @@ import 'reflect-metadata'
 export { fastkit, type FastkitOptions } from './app/fastkit-plugin.js'
 export { recommendedServerOptions } from './app/recommended-server-options.js'
 
+export { closeGracefully, gracefulShutdown, type CloseGracefullyOptions, type CloseGracefullyResult } from './app/graceful-shutdown.js'
+
 // database
 export { createDatabase, databaseKind, poolStats, type DatabaseKind, type DatabaseOptions, type PoolOptions } from './db/create-database.js'
 export { PGliteDialect, type PGliteDialectConfig } from './db/pglite-dialect.js'

@@ -8,6 +8,7 @@ import { Database, Logger } from '../di/tokens.js'
 import { ErrorCode, HttpError, ServiceUnavailableError, ValidationError } from '../http/errors.js'
 import { problemDetails, sendProblem } from '../http/problem-details.js'
 import { unstorableText } from '../http/storable-text.js'
+import { gracefulShutdown } from './graceful-shutdown.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -104,6 +105,8 @@ export const fastkit = fp(
       const first = issues[0]!
       done(new ValidationError(`Invalid ${first.path}: ${first.message}`, issues))
     })
+
+    await app.register(gracefulShutdown)
     await app.register(requestScope, { db: options.db, container })
     if (options.ownsDatabase) app.addHook('onClose', async () => options.db.destroy())
   },

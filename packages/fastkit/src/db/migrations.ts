@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
+import { DEFAULT_MIGRATION_TABLE, Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 
 /**
  * Where {@link migrateToLatest} finds its migrations: the migration modules themselves (imported by
@@ -41,7 +41,12 @@ export interface MigrateOptions {
  * ```
  */
 export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider: migrationProvider(options) })
+  const provider = migrationProvider(options)
+  // The common start-up, nothing to apply, costs one query instead of the Migrator's introspection,
+  // lock table and locked transaction (measured: about a third of the chat's start on PGlite).
+  const migrations = await provider.getMigrations()
+  if (await allApplied(db, Object.keys(migrations))) return { results: [] }
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
   const result = await migrator.migrateToLatest()
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName
@@ -88,5 +93,16 @@ async function importMigration(file: string): Promise<Migration> {
       )
     }
     throw error
+  }
+}
+
+/** True when Kysely's migration table already lists exactly these migrations. */
+async function allApplied(db: Kysely<any>, names: readonly string[]): Promise<boolean> {
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(db)
+    const applied = new Set(rows.map((r) => r.name))
+    return applied.size === names.length && names.every((name) => applied.has(name))
+  } catch {
+    return false // no migration table yet (or unreadable): the Migrator creates and checks it
   }
 }

@@ -14,6 +14,10 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
 import { Mutex } from './mutex.js'
 import { attachConstraintColumns, knownConstraintColumns, loadUniqueConstraints } from './unique-constraints.js'
 
@@ -30,8 +34,12 @@ export interface PGliteDialectConfig {
   /** A directory (created if missing), `memory://`, or an already created PGlite instance. */
   readonly dataDir?: string
   readonly pglite?: PGlite
+  /** PGlite's options. fastkit starts it with `shared_buffers=16MB` unless `startParams` is given. */
   readonly options?: PGliteOptions
 }
+
+/** PGlite's `shared_buffers` unless `options.startParams` says otherwise. */
+const PGLITE_SHARED_BUFFERS = '16MB'
 
 const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'MergeQueryNode'])
 
@@ -86,7 +94,14 @@ class PGliteDriver implements Driver {
     } else {
       const { PGlite, types } = await import('@electric-sql/pglite')
       const dataDir = this.#config.dataDir === 'memory://' ? undefined : this.#config.dataDir
+      // PostgreSQL's default 128 MB of shared buffers is resident memory in WebAssembly; an embedded
+      // database for one process does with 16 MB (measured: 290 MB -> 157 MB resident after opening).
+      const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`]
+      if (dataDir && !this.#config.options && !existsSync(path.join(dataDir, 'PG_VERSION'))) {
+        await createDataDirInChildProcess(dataDir, startParams)
+      }
       this.#client = await PGlite.create(dataDir, {
+        startParams,
         ...this.#config.options,
         parsers: {
           // node-postgres returns int8 as a string and date as a Date; PGlite differs. Align both on
@@ -184,3 +199,22 @@ class PGliteConnection implements DatabaseConnection {
   }
 }
 
+
+/**
+ * Creates a new PGlite data folder in a short-lived child process. PGlite runs initdb in a second
+ * WebAssembly instance whose memory this process would keep for good: measured, 700-780 MB resident
+ * after a first start, against about 160 MB when the folder already exists. The child takes that
+ * memory with it when it exits.
+ */
+async function createDataDirInChildProcess(dataDir: string, startParams: readonly string[]): Promise<void> {
+  const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite')
+  const script = `require(${JSON.stringify(pglite)}).PGlite.create(${JSON.stringify(dataDir)}, { startParams: ${JSON.stringify(startParams)} })
+    .then((pg) => pg.close()).catch((error) => { console.error(error?.message ?? error); process.exit(1) })`
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.once('error', reject)
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`PGlite could not create its data folder ${dataDir}: ${stderr.trim()}`))))
+  })
+}
