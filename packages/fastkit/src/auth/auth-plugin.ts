@@ -9,6 +9,7 @@ import { CurrentUser, type AuthUser } from './current-user.js'
 import { KyselyRefreshTokenStore } from './kysely-refresh-token-store.js'
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js'
 import { PasswordHasher } from './password-hasher.js'
+import { RegistrationThrottle, type RegistrationThrottleOptions } from './registration-throttle.js'
 import { RefreshTokenStore } from './refresh-token-store.js'
 import { DEFAULT_REFRESH_TOKEN_TTL_SECONDS, RefreshTokenConfig, RefreshTokens } from './refresh-tokens.js'
 
@@ -83,6 +84,8 @@ export interface AuthOptions {
   }
   /** Registered as {@link LoginThrottle}: an instance, or options for a new one. Default: its defaults. */
   readonly loginThrottle?: LoginThrottle | LoginThrottleOptions
+  /** Registered as {@link RegistrationThrottle}: an instance, or options for a new one. Default: its defaults. */
+  readonly registrationThrottle?: RegistrationThrottle | RegistrationThrottleOptions
 }
 
 /**
@@ -93,7 +96,8 @@ export interface AuthOptions {
  *
  * It decorates the app with `authenticate` (a preHandler), `issueAccessToken` and
  * `verifyAccessToken`, and registers in `app.container`:
- * - {@link AccessTokens}, {@link PasswordHasher}, {@link LoginThrottle} (singletons);
+ * - {@link AccessTokens}, {@link PasswordHasher}, {@link LoginThrottle}, {@link RegistrationThrottle} (singletons;
+ *   the throttles' stores are closed with the app);
  * - {@link RefreshTokens} (per request) with {@link RefreshTokenStore} and {@link RefreshTokenConfig};
  * - {@link CurrentUser}, which `authenticate` sets per request (resolving it elsewhere is a 401).
  *
@@ -134,8 +138,14 @@ export const fastkitAuth = fp(
     const container = app.container
     container.register(AccessTokens, { useValue: accessTokens })
     container.register(PasswordHasher, { useValue: options.passwordHasher ?? new Argon2PasswordHasher() })
-    const throttle = options.loginThrottle
-    container.register(LoginThrottle, { useValue: throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle) })
+    const login = options.loginThrottle instanceof LoginThrottle ? options.loginThrottle : new LoginThrottle(options.loginThrottle)
+    const registration =
+      options.registrationThrottle instanceof RegistrationThrottle ? options.registrationThrottle : new RegistrationThrottle(options.registrationThrottle)
+    container.register(LoginThrottle, { useValue: login })
+    container.register(RegistrationThrottle, { useValue: registration })
+    app.addHook('onClose', async () => {
+      for (const store of new Set([login.store, registration.store])) await store.close?.()
+    })
     container.register(RefreshTokenStore, { useValue: options.refreshTokens?.store ?? new KyselyRefreshTokenStore() })
     container.register(RefreshTokenConfig, {
       useValue: {
