@@ -1,8 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Kysely } from 'kysely'
-import { fastkit, fastkitAuth, openapi, type EventTransport } from 'fastkit'
+import { fastkit, fastkitAuth, LoginThrottle, openapi, RegistrationThrottle, type EventTransport } from 'fastkit'
 import { AuthRouter } from './auth/auth.router.js'
+import { throttleStoreFor } from './auth/throttle-store.js'
 import { ChatRouter } from './chats/chat.router.js'
 import type { ChatConfig } from './config.js'
 import type { DB } from './db/schema.js'
@@ -19,8 +20,14 @@ export interface BuildAppOptions {
   /** Overrides the event transport chosen from the config (tests). */
   readonly transport?: EventTransport
   /** Overrides the login throttle's limits (tests). */
-  readonly loginThrottle?: Parameters<typeof fastkitAuth>[1]['loginThrottle']
+  readonly loginThrottle?: AuthOptions['loginThrottle']
+  /** Overrides the registration throttle's limit per address (tests, the benchmark). */
+  readonly registrationThrottle?: AuthOptions['registrationThrottle']
+  /** Overrides the password hasher (tests count or stall argon2 through it). */
+  readonly passwordHasher?: AuthOptions['passwordHasher']
 }
+
+type AuthOptions = Parameters<typeof fastkitAuth>[1]
 
 /**
  * The composition root: every plugin and router of the chat, in order. Nothing else wires anything.
@@ -31,11 +38,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = Fastify({ bodyLimit: 64 * 1024, trustProxy: false, ...options.fastify })
   await app.register(formbody)
   await app.register(fastkit, { db })
+  // One store for both throttles, shared by every process of the chat (see throttle-store.ts).
+  const store = throttleStoreFor(config, db)
+  const { loginThrottle, registrationThrottle } = options
   await app.register(fastkitAuth, {
     secret: config.jwtSecret,
     issuer: 'chat-example',
     audience: 'chat-example-api',
-    ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
+    loginThrottle: loginThrottle instanceof LoginThrottle ? loginThrottle : { store, ...loginThrottle },
+    registrationThrottle: registrationThrottle instanceof RegistrationThrottle ? registrationThrottle : { store, ...registrationThrottle },
+    ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
   })
   await app.register(openapi, {
     title: 'fastkit chat example',
