@@ -6,7 +6,7 @@ import { expectProblem, uniqueName, useChatApp } from './support/chat-app.js'
 /** argon2id at a low cost, counting every hash and verification (dummy ones included). */
 function countingHasher() {
   const counts = { verify: 0, hash: 0 }
-  const argon2 = new Argon2PasswordHasher({ memoryCost: 1024, timeCost: 1, queue: { maxQueued: 1_000 } })
+  const argon2 = new Argon2PasswordHasher({ memoryCost: 1024, timeCost: 1, queue: { maxQueued: 1_000, maxWaitMs: 60_000 } })
   const hasher: PasswordHasher = {
     hash: (password) => (counts.hash++, argon2.hash(password)),
     verify: (args) => (counts.verify++, argon2.verify(args)),
@@ -30,7 +30,7 @@ describe.each(dialectsUnderTest())('login and registration limits on %s', (kind)
     const responses = await Promise.all(guesses)
     const statuses = responses.map((r) => r.statusCode)
     const other = responses.find((r) => r.statusCode !== 401 && r.statusCode !== 429)
-    expect(other?.body).toBeUndefined()
+    expect(other, `unexpected ${other?.statusCode}: ${other?.body}`).toBeUndefined()
     expect(statuses.filter((s) => s === 401)).toHaveLength(5)
     expect(statuses.filter((s) => s === 429)).toHaveLength(195)
     const refused = await right

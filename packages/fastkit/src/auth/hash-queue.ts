@@ -11,8 +11,9 @@ import { ServiceUnavailableError } from '../http/errors.js'
  */
 export interface HashQueueOptions {
   /**
-   * Hashes running at once. Default: the number of cores, at most one less than libuv's thread pool
-   * (`UV_THREADPOOL_SIZE`, 4 by default), so file and DNS work always find a free thread.
+   * Hashes running at once. Default: one less than the number of cores (at least 1), so the event loop
+   * keeps a core for every other request, and one less than libuv's thread pool (`UV_THREADPOOL_SIZE`,
+   * 4 by default), so file and DNS work always find a free thread.
    */
   readonly concurrency?: number
   /** Hashes waiting for a slot; one more is refused with 503. Default `concurrency * 16`. */
@@ -51,7 +52,7 @@ export class HashQueue {
 
   constructor(options: HashQueueOptions = {}) {
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4
-    this.concurrency = options.concurrency ?? Math.max(1, Math.min(availableParallelism(), pool - 1))
+    this.concurrency = options.concurrency ?? Math.max(1, Math.min(availableParallelism() - 1, pool - 1))
     this.maxQueued = options.maxQueued ?? this.concurrency * 16
     this.maxWaitMs = options.maxWaitMs ?? 5_000
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1

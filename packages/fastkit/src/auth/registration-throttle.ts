@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { isHttpError, RateLimitedError } from '../http/errors.js'
+import { RateLimitedError } from '../http/errors.js'
 import { assertRule, type ThrottleRule } from './login-throttle.js'
 import { MemoryThrottleStore, type ThrottleStore } from './throttle-store.js'
 
@@ -23,9 +23,10 @@ export interface RegistrationThrottleOptions {
 /**
  * Limits account registrations per client address: each registration costs an argon2 hash, so an
  * unlimited stream of them from one address is a cheap way to keep the server's cores busy. Every
- * attempt that reaches it counts (a created account, a taken username alike) and is reserved before
- * `fn` runs; beyond the limit the request is refused with `RateLimitedError` (429 with `Retry-After`)
- * without hashing. Server-side failures (5xx, e.g. a full hash queue) are released, not counted.
+ * attempt that reaches it counts, whatever its outcome (a created account, a taken username, a 503
+ * from a full hash queue: a flood must not escape the limit by being refused otherwise), and is
+ * reserved before `fn` runs; beyond the limit the request is refused with `RateLimitedError` (429 with
+ * `Retry-After`) without hashing.
  *
  * @example
  * ```ts
@@ -47,19 +48,13 @@ export class RegistrationThrottle {
 
   /** Counts one registration from `address` and runs `fn`, or throws `RateLimitedError` (429) at the limit. */
   async attempt<T>(args: { readonly address: string }, fn: () => Promise<T>): Promise<T> {
-    const id = randomUUID()
     const key = `register:address:${args.address}`
     const result = await this.store.reserve({
-      id,
+      id: randomUUID(),
       at: this.#now(),
       limits: [{ key, limit: this.perAddress.limit, windowMs: this.perAddress.windowSeconds * 1000 }],
     })
     if (!result.granted) throw new RateLimitedError(result.retryAfterMs / 1000, 'Too many registrations from this address; try again later')
-    try {
-      return await fn()
-    } catch (error) {
-      if (!isHttpError(error) || error.status >= 500) await this.store.release({ id, keys: [key] }).catch(() => {})
-      throw error
-    }
+    return fn()
   }
 }
