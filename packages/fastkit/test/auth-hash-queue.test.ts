@@ -60,7 +60,7 @@ describe('HashQueue', () => {
     const queue = new HashQueue()
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4
     expect(queue.concurrency).toBe(Math.max(1, Math.min(availableParallelism() - 1, pool - 1)))
-    expect(queue.maxQueued).toBe(queue.concurrency * 16)
+    expect({ maxQueued: queue.maxQueued, maxWaitMs: queue.maxWaitMs }).toEqual({ maxQueued: 64, maxWaitMs: 10_000 })
   })
 })
 

@@ -23,7 +23,7 @@ describe('the login throttle under concurrency', () => {
   let aliceHash: string
 
   beforeAll(async () => {
-    const hasher = new Argon2PasswordHasher({ binding, memoryCost: 1024, timeCost: 1 })
+    const hasher = new Argon2PasswordHasher({ binding, memoryCost: 1024, timeCost: 1, queue: { maxQueued: 1_000, maxWaitMs: 60_000 } })
     aliceHash = await hasher.hash('alice-password')
     app = await buildAuthApp({
       auth: {

@@ -16,9 +16,9 @@ export interface HashQueueOptions {
    * 4 by default), so file and DNS work always find a free thread.
    */
   readonly concurrency?: number
-  /** Hashes waiting for a slot; one more is refused with 503. Default `concurrency * 16`. */
+  /** Hashes waiting for a slot; one more is refused with 503. Default 64. */
   readonly maxQueued?: number
-  /** Longest a hash may wait for a slot before it is refused with 503. Default 5 000 ms. */
+  /** Longest a hash may wait for a slot before it is refused with 503. Default 10 000 ms. */
   readonly maxWaitMs?: number
   /** The `Retry-After` of a refusal, in seconds. Default 1. */
   readonly retryAfterSeconds?: number
@@ -53,8 +53,9 @@ export class HashQueue {
   constructor(options: HashQueueOptions = {}) {
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4
     this.concurrency = options.concurrency ?? Math.max(1, Math.min(availableParallelism() - 1, pool - 1))
-    this.maxQueued = options.maxQueued ?? this.concurrency * 16
-    this.maxWaitMs = options.maxWaitMs ?? 5_000
+    // A burst of a few dozen sign-ups is normal traffic, not a flood; the wait bound refuses the rest.
+    this.maxQueued = options.maxQueued ?? 64
+    this.maxWaitMs = options.maxWaitMs ?? 10_000
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1
     if (!(this.concurrency >= 1) || !(this.maxQueued >= 0) || !(this.maxWaitMs >= 0)) {
       throw new RangeError('HashQueue: concurrency must be >= 1, maxQueued and maxWaitMs >= 0')
