@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Kysely } from 'kysely'
-import { fastkit, fastkitAuth, fastkitServerOptions, openapi, recommendedServerOptions, redactingLogger, type EventTransport } from 'fastkit'
+import { fastkit, fastkitAuth, fastkitServerOptions, LoginThrottle, openapi, recommendedServerOptions, redactingLogger, RegistrationThrottle, type EventTransport } from 'fastkit'
 import { AccountRouter } from './auth/account.router.js'
 import { AuthRouter } from './auth/auth.router.js'
+import { throttleStoreFor } from './auth/throttle-store.js'
 import { ChatRouter } from './chats/chat.router.js'
 import type { ChatConfig } from './config.js'
 import type { DB } from './db/schema.js'
@@ -23,12 +24,18 @@ export interface BuildAppOptions {
   /** Overrides the event transport chosen from the config (tests). */
   readonly transport?: EventTransport
   /** Overrides the login throttle's limits (tests). */
-  readonly loginThrottle?: Parameters<typeof fastkitAuth>[1]['loginThrottle']
+  readonly loginThrottle?: AuthOptions['loginThrottle']
+  /** Overrides the registration throttle's limit per address (tests, the benchmark). */
+  readonly registrationThrottle?: AuthOptions['registrationThrottle']
+  /** Overrides the password hasher (tests count or stall argon2 through it). */
+  readonly passwordHasher?: AuthOptions['passwordHasher']
   /** Access-token lifetime in seconds (tests shorten it to exercise refresh). Default fastkit's 900. */
   readonly accessTokenTtlSeconds?: number
   /** Where the built web client is (tests build their own). Default web/dist. */
   readonly webRoot?: string
 }
+
+type AuthOptions = Parameters<typeof fastkitAuth>[1]
 
 /**
  * The composition root: every plugin and router of the chat, in order. Nothing else wires anything.
@@ -46,13 +53,18 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     logger: redactingLogger(options.fastify?.logger),
   })
   await app.register(fastkit, { db })
+  // One store for both throttles, shared by every process of the chat (see throttle-store.ts).
+  const store = throttleStoreFor(config, db)
+  const { loginThrottle, registrationThrottle } = options
   await app.register(fastkitAuth, {
     secret: config.jwtSecret,
     issuer: 'chat-example',
     audience: 'chat-example-api',
     // A deleted account's tokens are 401 on every route, even in a process started after the deletion.
     userExists: async (id) => UUID.test(id) && (await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
-    ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
+    loginThrottle: loginThrottle instanceof LoginThrottle ? loginThrottle : { store, ...loginThrottle },
+    registrationThrottle: registrationThrottle instanceof RegistrationThrottle ? registrationThrottle : { store, ...registrationThrottle },
+    ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
     ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
   })
   await app.register(openapi, {

@@ -136,7 +136,24 @@ export {
   RefreshTokens,
   type IssuedRefreshToken,
 } from './auth/refresh-tokens.js'
-export { LoginThrottle, type LoginAttempt, type LoginThrottleOptions, type ThrottleRule } from './auth/login-throttle.js'
-export { MemoryThrottleStore, type MemoryThrottleStoreOptions, type ThrottleStore } from './auth/throttle-store.js'
+export { LoginThrottle, type LoginAttempt, type LoginReservation, type LoginThrottleOptions, type ThrottleRule } from './auth/login-throttle.js'
+export { RegistrationThrottle, type RegistrationThrottleOptions } from './auth/registration-throttle.js'
+export {
+  MemoryThrottleStore,
+  type MemoryThrottleStoreOptions,
+  type ThrottleLimit,
+  type ThrottleReservation,
+  type ThrottleStore,
+} from './auth/throttle-store.js'
+export { HashQueue, type HashQueueOptions } from './auth/hash-queue.js'
+export { KyselyThrottleStore, type KyselyThrottleStoreOptions } from './auth/kysely-throttle-store.js'
+export { RedisThrottleStore, type RedisThrottleStoreOptions } from './auth/redis-throttle-store.js'
+export {
+  createThrottleEventsTable,
+  dropThrottleEventsTable,
+  THROTTLE_EVENTS_TABLE,
+  throttleEventsMigration,
+  type ThrottleEventsTable,
+} from './auth/throttle-events-migration.js'
 // events: sending inside the unit of work's transaction (commit order across processes)
 export type { TransportPublishInTransactionArgs } from './events/event-transport.js'

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
-import { BadRequestError, LoginThrottle, MemoryThrottleStore, UnauthorizedError } from '../src/index.js'
+import { BadRequestError, LoginThrottle, RegistrationThrottle, UnauthorizedError } from '../src/index.js'
 import { buildAuthApp } from './support/auth-app.js'
 
 const START = 1_900_000_000_000
@@ -106,32 +106,10 @@ describe('login throttling over HTTP', () => {
   })
 })
 
-describe('MemoryThrottleStore', () => {
-  test('holds at most maxKeys keys, sweeping expired ones first', async () => {
-    const store = new MemoryThrottleStore({ maxKeys: 3 })
-    await store.record({ key: 'old', at: 0, windowMs: 10 })
-    await store.record({ key: 'a', at: 100, windowMs: 1000 })
-    await store.record({ key: 'b', at: 100, windowMs: 1000 })
-    await store.record({ key: 'c', at: 200, windowMs: 1000 })
-    expect(store.size).toBe(3)
-    expect(await store.recent({ key: 'old', since: -1 })).toEqual([])
-    expect(await store.recent({ key: 'a', since: 0 })).toEqual([100])
-    for (let i = 0; i < 100; i++) await store.record({ key: `flood-${i}`, at: 300, windowMs: 1000 })
-    expect(store.size).toBe(3)
-  })
-
-  test('keeps at most maxEventsPerKey events per key and forgets events outside the window', async () => {
-    const store = new MemoryThrottleStore({ maxEventsPerKey: 2 })
-    for (const at of [1, 2, 3]) await store.record({ key: 'k', at, windowMs: 100 })
-    expect(await store.recent({ key: 'k', since: 0 })).toEqual([2, 3])
-    await store.record({ key: 'k', at: 200, windowMs: 100 })
-    expect(await store.recent({ key: 'k', since: 0 })).toEqual([200])
-    await store.reset({ key: 'k' })
-    expect(await store.recent({ key: 'k', since: 0 })).toEqual([])
-  })
-
-  test('LoginThrottle refuses nonsensical rules', () => {
+describe('throttle rules', () => {
+  test('LoginThrottle and RegistrationThrottle refuse nonsensical rules', () => {
     expect(() => new LoginThrottle({ perUsername: { limit: 0, windowSeconds: 60 } })).toThrow(RangeError)
     expect(() => new LoginThrottle({ perAddress: { limit: 3, windowSeconds: 0 } })).toThrow(RangeError)
+    expect(() => new RegistrationThrottle({ perAddress: { limit: 0, windowSeconds: 60 } })).toThrow(RangeError)
   })
 })

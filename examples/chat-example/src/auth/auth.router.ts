@@ -1,4 +1,4 @@
-import { BaseRouter } from 'fastkit'
+import { BaseRouter, RegistrationThrottle, resolve } from 'fastkit'
 import { z } from 'zod'
 import { UserRead } from '../users/user.schemas.js'
 import { AuthService } from './auth.service.js'
@@ -23,7 +23,13 @@ export class AuthRouter extends BaseRouter<AuthService, typeof RegisterBody, typ
       summary: 'Create an account',
       body: RegisterBody,
       response: UserRead,
-      handler: ({ service, body }) => service.register(body),
+      responses: {
+        429: z.unknown().describe('Too many registrations from this address; see Retry-After'),
+        503: z.unknown().describe('The server is busy hashing passwords; see Retry-After'),
+      },
+      // Per address, before any argon2 work: registering is the cheapest way to make the server hash.
+      handler: ({ service, body, request }) =>
+        resolve(request.container, RegistrationThrottle).attempt({ address: request.ip }, () => service.register(body)),
     })
     this.route({
       method: 'POST',
@@ -32,7 +38,10 @@ export class AuthRouter extends BaseRouter<AuthService, typeof RegisterBody, typ
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: LoginBody,
       response: TokenResponse,
-      responses: { 429: z.unknown().describe('Too many failed attempts; see Retry-After') },
+      responses: {
+        429: z.unknown().describe('Too many failed attempts; see Retry-After'),
+        503: z.unknown().describe('The server is busy hashing passwords; see Retry-After'),
+      },
       handler: ({ service, body, request }) => service.login(body, request.ip),
     })
     this.route({

@@ -42,18 +42,21 @@ export class AuthService extends BaseService<UserRepository, RegisterBody> {
 
   /**
    * Checks a password and starts a session. Unknown user and wrong password are the same 401 and cost
-   * the same time (a dummy hash is verified); repeated failures are throttled (429).
+   * the same time (a dummy hash is verified); attempts are throttled (429) before the check, counting
+   * those in flight. Only the check runs under the throttle: the throttle's store settles before this
+   * request's transaction begins.
    */
-  login(input: LoginBody, address: string): Promise<TokenResponse> {
-    return this.throttle.attempt({ username: input.username, address }, async () => {
-      const user = await this.repository.findByUsername(input.username)
-      const ok = user ? await this.hasher.verify({ hash: user.passwordHash, password: input.password }) : await this.hasher.verifyDummy(input.password)
-      if (!user || !ok) throw new UnauthorizedError(INVALID_CREDENTIALS)
-      if (this.hasher.needsRehash(user.passwordHash)) {
-        await this.repository.update(user.id, { passwordHash: await this.hasher.hash(input.password) })
-      }
-      return this.session(user, await this.refreshTokens.issue({ userId: user.id }))
+  async login(input: LoginBody, address: string): Promise<TokenResponse> {
+    const user = await this.throttle.attempt({ username: input.username, address }, async () => {
+      const found = await this.repository.findByUsername(input.username)
+      const ok = found ? await this.hasher.verify({ hash: found.passwordHash, password: input.password }) : await this.hasher.verifyDummy(input.password)
+      if (!found || !ok) throw new UnauthorizedError(INVALID_CREDENTIALS)
+      return found
     })
+    if (this.hasher.needsRehash(user.passwordHash)) {
+      await this.repository.update(user.id, { passwordHash: await this.hasher.hash(input.password) })
+    }
+    return this.session(user, await this.refreshTokens.issue({ userId: user.id }))
   }
 
   /** Exchanges a refresh token for a new pair; a reused one is 401 and ends its whole login. */

@@ -98,6 +98,7 @@ export function useChatApp(kind: DatabaseKind, options: Partial<Omit<BuildAppOpt
       db: state.t!.db,
       // Generous per-address limits: every injected request comes from 127.0.0.1.
       loginThrottle: { perAddress: { limit: 10_000, windowSeconds: 60 } },
+      registrationThrottle: { perAddress: { limit: 10_000, windowSeconds: 60 } },
       ...options,
       ...overrides,
     })

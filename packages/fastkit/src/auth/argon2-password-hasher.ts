@@ -1,5 +1,6 @@
 import * as argon2 from 'argon2'
 import { randomBytes } from 'node:crypto'
+import { HashQueue, type HashQueueOptions } from './hash-queue.js'
 import { assertPasswordAcceptable, MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js'
 
 /** Argon2id cost parameters. */
@@ -34,6 +35,11 @@ export interface Argon2PasswordHasherOptions extends Argon2Parameters {
   readonly maxPasswordLength?: number
   /** The argon2 implementation. Default: the `argon2` package. */
   readonly binding?: Argon2Binding
+  /**
+   * The bounded queue every hash and verification runs through (503 when full): a {@link HashQueue},
+   * e.g. one shared with another hasher, or options for a new one. Default: `new HashQueue()`.
+   */
+  readonly queue?: HashQueue | HashQueueOptions
 }
 
 const ARGON2ID_VERSION = 19
@@ -42,8 +48,10 @@ const PHC = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/
 /**
  * A {@link PasswordHasher} with argon2id at OWASP's recommended cost (m=19456 KiB, t=2, p=1).
  *
- * The `argon2` package hashes in libuv's thread pool, so hashing never blocks the event loop (it does
- * occupy one of the pool's threads, 4 by default; raise `UV_THREADPOOL_SIZE` on busy servers).
+ * The `argon2` package hashes in libuv's thread pool, so hashing never blocks the event loop. Each hash
+ * still takes a core and 19 MiB for tens of milliseconds, so every call runs through a bounded
+ * {@link HashQueue} (about one hash per core at a time, a bounded wait): beyond it, `hash` and `verify`
+ * throw `ServiceUnavailableError` (503 with `Retry-After`) instead of queueing without end.
  * Raising the cost later is safe: {@link needsRehash} reports old hashes, which the app upgrades at the
  * next successful login.
  *
@@ -57,6 +65,8 @@ const PHC = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/
 export class Argon2PasswordHasher implements PasswordHasher {
   readonly parameters: Required<Argon2Parameters>
   readonly maxPasswordLength: number
+  /** The queue this hasher's argon2 calls wait in (its `running` and `queued` counts are metrics). */
+  readonly queue: HashQueue
   readonly #binding: Argon2Binding
   #dummy: Promise<string> | undefined
 
@@ -68,21 +78,23 @@ export class Argon2PasswordHasher implements PasswordHasher {
     }
     this.maxPasswordLength = options.maxPasswordLength ?? MAX_PASSWORD_LENGTH
     this.#binding = options.binding ?? (argon2 as unknown as Argon2Binding)
+    this.queue = options.queue instanceof HashQueue ? options.queue : new HashQueue(options.queue)
   }
 
   async hash(password: string): Promise<string> {
     assertPasswordAcceptable(password, this.maxPasswordLength)
-    return this.#binding.hash(password, { type: argon2.argon2id, ...this.parameters })
+    return this.queue.run(() => this.#binding.hash(password, { type: argon2.argon2id, ...this.parameters }))
   }
 
   async verify(args: { readonly hash: string; readonly password: string }): Promise<boolean> {
     assertPasswordAcceptable(args.password, this.maxPasswordLength)
-    return this.#binding.verify(args.hash, args.password)
+    return this.queue.run(() => this.#binding.verify(args.hash, args.password))
   }
 
   async verifyDummy(password: string): Promise<false> {
     assertPasswordAcceptable(password, this.maxPasswordLength)
-    await this.#binding.verify(await this.#dummyHash(), password)
+    const dummy = await this.#dummyHash()
+    await this.queue.run(() => this.#binding.verify(dummy, password))
     return false
   }
 
@@ -109,7 +121,7 @@ export class Argon2PasswordHasher implements PasswordHasher {
 
   #dummyHash(): Promise<string> {
     if (!this.#dummy) {
-      const dummy = this.#binding.hash(randomBytes(32).toString('base64url'), { type: argon2.argon2id, ...this.parameters })
+      const dummy = this.queue.run(() => this.#binding.hash(randomBytes(32).toString('base64url'), { type: argon2.argon2id, ...this.parameters }))
       // A failed attempt must not be cached forever.
       dummy.catch(() => {
         if (this.#dummy === dummy) this.#dummy = undefined

@@ -10,6 +10,7 @@ import { KnownUsers } from './known-users.js'
 import { KyselyRefreshTokenStore } from './kysely-refresh-token-store.js'
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js'
 import { PasswordHasher } from './password-hasher.js'
+import { RegistrationThrottle, type RegistrationThrottleOptions } from './registration-throttle.js'
 import { RefreshTokenStore } from './refresh-token-store.js'
 import { DEFAULT_REFRESH_TOKEN_TTL_SECONDS, RefreshTokenConfig, RefreshTokens } from './refresh-tokens.js'
 import { syncSessionRevocations } from './session-revocation-sync.js'
@@ -92,6 +93,8 @@ export interface AuthOptions {
   readonly userExists?: (userId: string) => Promise<boolean>
   /** Registered as {@link LoginThrottle}: an instance, or options for a new one. Default: its defaults. */
   readonly loginThrottle?: LoginThrottle | LoginThrottleOptions
+  /** Registered as {@link RegistrationThrottle}: an instance, or options for a new one. Default: its defaults. */
+  readonly registrationThrottle?: RegistrationThrottle | RegistrationThrottleOptions
 }
 
 /**
@@ -102,7 +105,8 @@ export interface AuthOptions {
  *
  * It decorates the app with `authenticate` (a preHandler), `issueAccessToken` and
  * `verifyAccessToken`, and registers in `app.container`:
- * - {@link AccessTokens}, {@link PasswordHasher}, {@link LoginThrottle} (singletons);
+ * - {@link AccessTokens}, {@link PasswordHasher}, {@link LoginThrottle}, {@link RegistrationThrottle} (singletons;
+ *   the throttles' stores are closed with the app);
  * - {@link RefreshTokens} (per request) with {@link RefreshTokenStore} and {@link RefreshTokenConfig};
  * - {@link SessionRevocations}: sessions that ended early (logout, reuse, account deletion), refused by
  *   every verification; kept in step across processes by the event bus, when one is registered, and
@@ -151,8 +155,14 @@ export const fastkitAuth = fp(
     container.register(SessionRevocations, { useValue: revocations })
     container.register(AccessTokens, { useValue: accessTokens })
     container.register(PasswordHasher, { useValue: options.passwordHasher ?? new Argon2PasswordHasher() })
-    const throttle = options.loginThrottle
-    container.register(LoginThrottle, { useValue: throttle instanceof LoginThrottle ? throttle : new LoginThrottle(throttle) })
+    const login = options.loginThrottle instanceof LoginThrottle ? options.loginThrottle : new LoginThrottle(options.loginThrottle)
+    const registration =
+      options.registrationThrottle instanceof RegistrationThrottle ? options.registrationThrottle : new RegistrationThrottle(options.registrationThrottle)
+    container.register(LoginThrottle, { useValue: login })
+    container.register(RegistrationThrottle, { useValue: registration })
+    app.addHook('onClose', async () => {
+      for (const store of new Set([login.store, registration.store])) await store.close?.()
+    })
     const store = options.refreshTokens?.store ?? new KyselyRefreshTokenStore()
     container.register(RefreshTokenStore, { useValue: store })
     syncSessionRevocations(app, { revocations, store })
