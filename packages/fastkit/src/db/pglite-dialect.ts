@@ -14,10 +14,16 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely'
+import { lockDataDir, processWarningLogger, type DataDirLock, type DatabaseLogger } from './data-dir-lock.js'
 import { Mutex } from './mutex.js'
+import { ensurePrivateDir, makeTreePrivate } from './private-data-dir.js'
 
 /**
  * Where an embedded database keeps its data: a directory, or `memory://` for a throwaway one.
+ *
+ * A directory is opened by one process at a time: the driver locks it (`<dir>/fastkit.lock`) when the
+ * `Kysely` instance is constructed and unlocks it on `destroy()`, and keeps it private (0700 folders,
+ * 0600 files). See {@link lockDataDir} and {@link ensurePrivateDir}.
  *
  * @example
  * ```ts
@@ -30,6 +36,8 @@ export interface PGliteDialectConfig {
   readonly dataDir?: string
   readonly pglite?: PGlite
   readonly options?: PGliteOptions
+  /** Told when a stale lock is taken over or loose permissions are tightened. Default: `process.emitWarning`. */
+  readonly logger?: DatabaseLogger
 }
 
 const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'MergeQueryNode'])
@@ -71,12 +79,27 @@ export class PGliteDialect implements Dialect {
 class PGliteDriver implements Driver {
   readonly #config: PGliteDialectConfig
   readonly #mutex = new Mutex()
+  /** Absolute data folder, when the data lives on disk and this driver opens it. */
+  readonly #dataDir: string | undefined
+  readonly #lock: DataDirLock | undefined
   #client: PGlite | undefined
   #connection: PGliteConnection | undefined
   #ownsClient = false
 
   constructor(config: PGliteDialectConfig) {
     this.#config = config
+    const dir = config.pglite || !config.dataDir || config.dataDir === 'memory://' ? undefined : config.dataDir
+    if (dir) {
+      // Synchronous, in `new Kysely(...)`: a second process fails at once, with the holder's pid,
+      // before it could read a copy of the data that the first one is about to overwrite.
+      const logger = config.logger ?? processWarningLogger
+      this.#dataDir = ensurePrivateDir(dir, { logger })
+      this.#lock = lockDataDir(this.#dataDir, { logger })
+      const loosened = makeTreePrivate(this.#dataDir)
+      if (loosened > 0) {
+        logger.warn(`Made ${loosened} ${loosened === 1 ? 'entry' : 'entries'} under ${this.#dataDir} private (files 0600, folders 0700): other users could read them`)
+      }
+    }
   }
 
   async init(): Promise<void> {
@@ -84,8 +107,7 @@ class PGliteDriver implements Driver {
       this.#client = this.#config.pglite
     } else {
       const { PGlite, types } = await import('@electric-sql/pglite')
-      const dataDir = this.#config.dataDir === 'memory://' ? undefined : this.#config.dataDir
-      this.#client = await PGlite.create(dataDir, {
+      this.#client = await PGlite.create(this.#dataDir, {
         ...this.#config.options,
         parsers: {
           // node-postgres returns int8 as a string and date as a Date; PGlite differs. Align both on
@@ -96,6 +118,9 @@ class PGliteDriver implements Driver {
         },
       })
       this.#ownsClient = true
+      // PGlite writes its initial cluster with mode 0666 (and later files under the process umask):
+      // the 0700 folder already keeps others out; this makes the files private too.
+      if (this.#dataDir) makeTreePrivate(this.#dataDir)
     }
     this.#connection = new PGliteConnection(this.#client)
   }
@@ -132,7 +157,12 @@ class PGliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    if (this.#ownsClient && this.#client && !this.#client.closed) await this.#client.close()
+    try {
+      if (this.#ownsClient && this.#client && !this.#client.closed) await this.#client.close()
+      if (this.#dataDir) makeTreePrivate(this.#dataDir)
+    } finally {
+      this.#lock?.release()
+    }
   }
 }
 
