@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { ensurePrivateDir } from 'fastkit'
 
 /** Everything the chat example reads from its environment. */
 export interface ChatConfig {
@@ -30,6 +31,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
   const dataDir = path.resolve(env.DATA_DIR ?? '.data')
   const port = Number(env.PORT ?? 3000)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`)
+  // DATA_DIR holds the embedded database and the generated JWT secret: 0700, tightened (and logged) if
+  // other users could read it.
+  if (!env.DATABASE_URL || !env.JWT_SECRET) ensurePrivateDir(dataDir)
   let jwtSecret = env.JWT_SECRET
   let jwtSecretSource: ChatConfig['jwtSecretSource'] = 'env'
   if (!jwtSecret || jwtSecret.length < MIN_SECRET_LENGTH) {
@@ -46,7 +50,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
       jwtSecret = readFileSync(file, 'utf8').trim()
       jwtSecretSource = 'file'
     } else {
-      mkdirSync(dataDir, { recursive: true })
       jwtSecret = randomBytes(48).toString('base64url')
       writeFileSync(file, jwtSecret, { mode: 0o600 })
       jwtSecretSource = 'generated'
