@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { Kysely, PostgresDialect, type Dialect, type KyselyPlugin, type LogConfig } from 'kysely'
-import type { DatabaseLogger } from './data-dir-lock.js'
+import type { DatabaseLogger } from './database-logger.js'
 import { PGliteDialect } from './pglite-dialect.js'
 
 /**

@@ -14,7 +14,8 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely'
-import { lockDataDir, processWarningLogger, type DataDirLock, type DatabaseLogger } from './data-dir-lock.js'
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
+import { processWarningLogger, type DatabaseLogger } from './database-logger.js'
 import { Mutex } from './mutex.js'
 import { ensurePrivateDir, makeTreePrivate } from './private-data-dir.js'
 
@@ -95,7 +96,13 @@ class PGliteDriver implements Driver {
       const logger = config.logger ?? processWarningLogger
       this.#dataDir = ensurePrivateDir(dir, { logger })
       this.#lock = lockDataDir(this.#dataDir, { logger })
-      const loosened = makeTreePrivate(this.#dataDir)
+      let loosened: number
+      try {
+        loosened = makeTreePrivate(this.#dataDir)
+      } catch (error) {
+        this.#lock.release() // e.g. EPERM on a file of another user: this process will not open the folder
+        throw error
+      }
       if (loosened > 0) {
         logger.warn(`Made ${loosened} ${loosened === 1 ? 'entry' : 'entries'} under ${this.#dataDir} private (files 0600, folders 0700): other users could read them`)
       }

@@ -1,6 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { processWarningLogger, type DatabaseLogger } from './data-dir-lock.js'
+import { processWarningLogger, type DatabaseLogger } from './database-logger.js'
 
 /** Permission bits of group and others. */
 const SHARED_BITS = 0o077
