@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { ensurePrivateDir } from 'fastkit'
 
 /** Everything the chat example reads from its environment. */
 export interface ChatConfig {
@@ -34,6 +35,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
   const port = Number(env.PORT ?? 3000)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`)
   const databaseUrl = env.DATABASE_URL || `pglite://${path.join(dataDir, 'db')}`
+  // DATA_DIR holds the embedded database and the generated JWT secret: 0700, tightened (and logged) if
+  // other users could read it.
+  if (!env.DATABASE_URL || !env.JWT_SECRET) ensurePrivateDir(dataDir)
   let jwtSecret = env.JWT_SECRET
   let jwtSecretSource: ChatConfig['jwtSecretSource'] = 'env'
   if (!jwtSecret || jwtSecret.length < MIN_SECRET_LENGTH) {
@@ -75,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
  * a repository or not, its database and secret are never committed.
  */
 function keepOutOfGit(dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true })
   const ignore = path.join(dataDir, '.gitignore')
-  if (!existsSync(ignore)) writeFileSync(ignore, '# Written by the chat example: this folder holds data, not source.\n*\n')
+  // 0600 like everything else in DATA_DIR (created by ensurePrivateDir above).
+  if (!existsSync(ignore)) writeFileSync(ignore, '# Written by the chat example: this folder holds data, not source.\n*\n', { mode: 0o600 })
 }

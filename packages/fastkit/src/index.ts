@@ -13,6 +13,9 @@ export { closeGracefully, gracefulShutdown, type CloseGracefullyOptions, type Cl
 // database
 export { createDatabase, databaseKind, poolStats, type DatabaseKind, type DatabaseOptions, type PoolOptions } from './db/create-database.js'
 export { PGliteDialect, type PGliteDialectConfig } from './db/pglite-dialect.js'
+export { DataDirLockedError, lockDataDir, type DataDirLock } from './db/data-dir-lock.js'
+export type { DatabaseLogger } from './db/database-logger.js'
+export { ensurePrivateDir, makeTreePrivate } from './db/private-data-dir.js'
 export { migrateToLatest, type MigrateOptions } from './db/migrations.js'
 export { isDatabaseError, mapDatabaseError, PgErrorCode } from './db/database-errors.js'
 

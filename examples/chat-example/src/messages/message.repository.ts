@@ -36,21 +36,15 @@ export class MessageRepository extends BaseRepository<DB, 'messages'> {
     })
   }
 
-  /** The messages of a chat after `afterId`, oldest first (catch-up after a reconnect). */
-  async after(chatId: string, afterId: string, limit: number): Promise<Message[] | undefined> {
-    const anchor = await this.findOne({ id: afterId, chatId })
-    if (!anchor) return undefined
-    // The anchor's position is read in SQL: a JS Date has milliseconds, `created_at` microseconds, so
-    // comparing with `anchor.createdAt` would return the anchor itself (and its millisecond's neighbours).
-    const anchorPosition = this.db.selectFrom('messages as anchor').select(['anchor.createdAt', 'anchor.id']).where('anchor.id', '=', afterId)
-    return this.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('chatId', '=', chatId)
-      .where(sql<boolean>`(${sql.ref('messages.createdAt')}, ${sql.ref('messages.id')}) > ${anchorPosition}`)
-      .orderBy('createdAt', 'asc')
-      .orderBy('id', 'asc')
-      .limit(limit)
-      .execute()
+  /**
+   * A page of a chat's messages after `afterId`, oldest first (catch-up after a reconnect). The first
+   * page starts at the anchor; later ones at `cursor` (the previous page's `nextCursor`), so the anchor
+   * may be deleted while a client pages. `undefined` when the anchor is not a message of this chat.
+   */
+  async oldestFirstAfter(chatId: string, afterId: string, limit: number, cursor?: string): Promise<Page<Message> | undefined> {
+    const sort = ['createdAt'] as const
+    const start = cursor ?? (await this.cursorAt(afterId, { where: { chatId }, sort }))
+    if (start === undefined) return undefined
+    return this.findMany({ where: { chatId }, sort, limit, cursor: start, notNull: ['createdAt'] })
   }
 }

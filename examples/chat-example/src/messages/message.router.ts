@@ -27,7 +27,7 @@ export class MessageRouter extends BaseRouter<MessageService, typeof MessageCrea
       response: MessagePage,
       handler: ({ service, query }) =>
         query.after
-          ? service.listAfter(query.chatId, query.after, query.limit)
+          ? service.listAfter(query.chatId, query.after, query.limit, query.cursor)
           : service.listForChat(query.chatId, query.limit, query.cursor),
     })
   }

@@ -22,8 +22,11 @@ export const MessageRead = z
 export const MessageListQuery = z.object({
   chatId: z.uuid().describe('The chat whose messages to list (required)'),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(4096).optional().describe('The nextCursor of the previous page'),
-  after: z.uuid().optional().describe('Catch-up: only messages after this one, oldest first'),
+  cursor: z.string().max(4096).optional().describe('The nextCursor of the previous page (with the same chatId and after)'),
+  after: z
+    .uuid()
+    .optional()
+    .describe('Catch-up: only messages after this one, oldest first; follow nextCursor (keeping after) until it is null'),
 })
 
 export type MessageCreate = z.output<typeof MessageCreate>

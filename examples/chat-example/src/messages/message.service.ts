@@ -48,12 +48,12 @@ export class MessageService extends BaseService<MessageRepository, MessageCreate
     return this.repository.newestFirst(chatId, limit, cursor)
   }
 
-  /** The messages after `afterId`, oldest first. */
-  async listAfter(chatId: string, afterId: string, limit: number): Promise<Page<Message>> {
+  /** A page of the messages after `afterId`, oldest first; `nextCursor` while more follow. */
+  async listAfter(chatId: string, afterId: string, limit: number, cursor?: string): Promise<Page<Message>> {
     await this.assertMember(chatId)
-    const items = await this.repository.after(chatId, afterId, limit)
-    if (!items) throw new NotFoundError('Message not found in this chat')
-    return { items, nextCursor: null }
+    const page = await this.repository.oldestFirstAfter(chatId, afterId, limit, cursor)
+    if (!page) throw new NotFoundError('Message not found in this chat')
+    return page
   }
 
   protected override async beforeUpdate(existing: Message, patch: MessageUpdate) {

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { Kysely, PostgresDialect, type Dialect, type KyselyPlugin, type LogConfig, type PostgresPool, type PostgresPoolClient } from 'kysely'
 import { databaseUnavailability, PgErrorCode } from './database-errors.js'
+import type { DatabaseLogger } from './database-logger.js'
 import { attachConstraintColumns, knownConstraintColumns, loadUniqueConstraints } from './unique-constraints.js'
 import { PGliteDialect } from './pglite-dialect.js'
 
@@ -56,7 +57,9 @@ export interface DatabaseOptions {
    * Where the data lives:
    * - `postgres://user@host:5432/db` (or `postgresql://`): a PostgreSQL server, through a `pg` pool;
    * - `memory://`: an embedded PGlite that lives as long as the process;
-   * - `pglite://<dir>` or a plain directory path: an embedded PGlite persisted in that directory.
+   * - `pglite://<dir>` or a plain directory path: an embedded PGlite persisted in that directory. The
+   *   directory is locked for this process (a second one gets `DataDirLockedError` from this call) and
+   *   kept private (0700 folders, 0600 files); the lock is released by `db.destroy()`.
    */
   readonly url: string
   readonly pool?: PoolOptions
@@ -64,6 +67,8 @@ export interface DatabaseOptions {
   readonly plugins?: KyselyPlugin[]
   /** Kysely's query log hook; useful for counting statements in tests. */
   readonly log?: LogConfig
+  /** Told what fastkit did on its own to a PGlite data folder (stale lock taken over, permissions tightened). */
+  readonly logger?: DatabaseLogger
 }
 
 /**
@@ -112,7 +117,7 @@ export function createDatabase<DB>(options: DatabaseOptions | string): Kysely<DB
     pool = createPool(opts.url, opts.pool)
     dialect = new PostgresDialect({ pool: guardPool(pool, opts.pool) })
   } else {
-    dialect = new PGliteDialect({ dataDir: pgliteDir(opts.url) })
+    dialect = new PGliteDialect({ dataDir: pgliteDir(opts.url), ...(opts.logger ? { logger: opts.logger } : {}) })
   }
   const db = new Kysely<DB>({ dialect, ...(opts.plugins ? { plugins: opts.plugins } : {}), ...(opts.log ? { log: opts.log } : {}) })
   if (pool) pools.set(db, pool)

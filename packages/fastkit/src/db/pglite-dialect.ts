@@ -18,11 +18,18 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
+import { processWarningLogger, type DatabaseLogger } from './database-logger.js'
 import { Mutex } from './mutex.js'
+import { ensurePrivateDir, makeTreePrivate } from './private-data-dir.js'
 import { attachConstraintColumns, knownConstraintColumns, loadUniqueConstraints } from './unique-constraints.js'
 
 /**
  * Where an embedded database keeps its data: a directory, or `memory://` for a throwaway one.
+ *
+ * A directory is opened by one process at a time: the driver locks it (`<dir>/fastkit.lock`) when the
+ * `Kysely` instance is constructed and unlocks it on `destroy()`, and keeps it private (0700 folders,
+ * 0600 files). See {@link lockDataDir} and {@link ensurePrivateDir}.
  *
  * @example
  * ```ts
@@ -36,6 +43,8 @@ export interface PGliteDialectConfig {
   readonly pglite?: PGlite
   /** PGlite's options. fastkit starts it with `shared_buffers=16MB` unless `startParams` is given. */
   readonly options?: PGliteOptions
+  /** Told when a stale lock is taken over or loose permissions are tightened. Default: `process.emitWarning`. */
+  readonly logger?: DatabaseLogger
 }
 
 /** PGlite's `shared_buffers` unless `options.startParams` says otherwise. */
@@ -80,12 +89,33 @@ export class PGliteDialect implements Dialect {
 class PGliteDriver implements Driver {
   readonly #config: PGliteDialectConfig
   readonly #mutex = new Mutex()
+  /** Absolute data folder, when the data lives on disk and this driver opens it. */
+  readonly #dataDir: string | undefined
+  readonly #lock: DataDirLock | undefined
   #client: PGlite | undefined
   #connection: PGliteConnection | undefined
   #ownsClient = false
 
   constructor(config: PGliteDialectConfig) {
     this.#config = config
+    const dir = config.pglite || !config.dataDir || config.dataDir === 'memory://' ? undefined : config.dataDir
+    if (dir) {
+      // Synchronous, in `new Kysely(...)`: a second process fails at once, with the holder's pid,
+      // before it could read a copy of the data that the first one is about to overwrite.
+      const logger = config.logger ?? processWarningLogger
+      this.#dataDir = ensurePrivateDir(dir, { logger })
+      this.#lock = lockDataDir(this.#dataDir, { logger })
+      let loosened: number
+      try {
+        loosened = makeTreePrivate(this.#dataDir)
+      } catch (error) {
+        this.#lock.release() // e.g. EPERM on a file of another user: this process will not open the folder
+        throw error
+      }
+      if (loosened > 0) {
+        logger.warn(`Made ${loosened} ${loosened === 1 ? 'entry' : 'entries'} under ${this.#dataDir} private (files 0600, folders 0700): other users could read them`)
+      }
+    }
   }
 
   async init(): Promise<void> {
@@ -93,7 +123,7 @@ class PGliteDriver implements Driver {
       this.#client = this.#config.pglite
     } else {
       const { PGlite, types } = await import('@electric-sql/pglite')
-      const dataDir = this.#config.dataDir === 'memory://' ? undefined : this.#config.dataDir
+      const dataDir = this.#dataDir
       // PostgreSQL's default 128 MB of shared buffers is resident memory in WebAssembly; an embedded
       // database for one process does with 16 MB (measured: 290 MB -> 157 MB resident after opening).
       const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`]
@@ -112,6 +142,9 @@ class PGliteDriver implements Driver {
         },
       })
       this.#ownsClient = true
+      // PGlite writes its initial cluster with mode 0666 (and later files under the process umask):
+      // the 0700 folder already keeps others out; this makes the files private too.
+      if (this.#dataDir) makeTreePrivate(this.#dataDir)
     }
     this.#connection = new PGliteConnection(this.#client)
   }
@@ -148,7 +181,12 @@ class PGliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    if (this.#ownsClient && this.#client && !this.#client.closed) await this.#client.close()
+    try {
+      if (this.#ownsClient && this.#client && !this.#client.closed) await this.#client.close()
+      if (this.#dataDir) makeTreePrivate(this.#dataDir)
+    } finally {
+      this.#lock?.release()
+    }
   }
 }
 

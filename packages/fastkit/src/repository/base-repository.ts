@@ -109,7 +109,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
   async findMany(query: ListQuery<RowOf<DB, TB>> = {}, options: ScopeOptions<DB, TB> = {}): Promise<Page<RowOf<DB, TB>>> {
     const limit = query.limit ?? DEFAULT_LIMIT
     const keys = this.#sortKeys(query.sort)
-    const sortId = keys.map((k) => `${k.desc ? '-' : ''}${k.field}`).join(',')
+    const sortId = sortIdOf(keys)
     const notNull = new Set(['id', ...(query.notNull ?? [])])
     const keyTypes: Readonly<Record<string, CursorKeyType | undefined>> = query.keyTypes ?? {}
     const cursor = query.cursor
@@ -119,7 +119,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     let select = this.#anyDb
       .selectFrom(this.#tableName)
       .selectAll(this.#tableName)
-      .select(keys.map((k, i) => sql<string | null>`${sql.ref(this.#col(k.field))}::text`.as(`fkcursor${i}`)))
+      .select(this.#cursorColumns(keys))
       .where((eb) => {
         const parts = [this.#conditions(eb, query.where ?? {}, options.scope)]
         if (cursor) parts.push(this.#after(eb, keys, cursor.values, notNull))
@@ -139,6 +139,37 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     for (const row of page) for (let i = 0; i < keys.length; i++) delete row[`fkcursor${i}`]
     const total = query.count ? await this.count(query.where, options) : undefined
     return { items: page as RowOf<DB, TB>[], nextCursor, ...(total === undefined ? {} : { total }) }
+  }
+
+  /**
+   * A cursor positioned at the row with this `id`, for {@link findMany} with the same `sort`: the pages
+   * it starts hold the rows after that row, in that order, each exactly once, including rows inserted
+   * meanwhile that sort after it. This is "everything since message X, oldest first" (`sort:
+   * ['createdAt']`) without a hand-written keyset query. The row's sort values are read in SQL, so a
+   * timestamp keeps its microseconds. `undefined` when no row with this id matches `where` (and the
+   * scope).
+   *
+   * @example
+   * ```ts
+   * const sort = ['createdAt'] as const
+   * const cursor = await messages.cursorAt(lastSeenId, { where: { chatId }, sort })
+   * if (cursor === undefined) throw new NotFoundError('Message not found')
+   * const page = await messages.findMany({ where: { chatId }, sort, cursor, limit: 50 })
+   * ```
+   */
+  async cursorAt(
+    id: IdOf<RowOf<DB, TB>>,
+    query: Pick<ListQuery<RowOf<DB, TB>>, 'where' | 'sort'> = {},
+    options: ScopeOptions<DB, TB> = {},
+  ): Promise<string | undefined> {
+    const keys = this.#sortKeys(query.sort)
+    const row = (await this.#anyDb
+      .selectFrom(this.#tableName)
+      .select(this.#cursorColumns(keys))
+      .where((eb) => this.#conditions(eb, { ...query.where, id } as Filter<any>, options.scope))
+      .executeTakeFirst()) as Record<string, string | null> | undefined
+    if (!row) return undefined
+    return encodeCursor({ sort: sortIdOf(keys), values: keys.map((_, i) => row[`fkcursor${i}`] ?? null) })
   }
 
   /** How many rows match `where` (and the scope). */
@@ -197,6 +228,11 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
       .where((eb) => this.#conditions(eb, { id } as never, options.scope))
       .executeTakeFirst()
     return result.numDeletedRows > 0n
+  }
+
+  /** The sort values in PostgreSQL's own text form (a timestamp keeps its microseconds), as `fkcursor<i>`. */
+  #cursorColumns(keys: readonly { field: string }[]) {
+    return keys.map((k, i) => sql<string | null>`${sql.ref(this.#col(k.field))}::text`.as(`fkcursor${i}`))
   }
 
   #sortKeys(sort: readonly SortKey<RowOf<DB, TB>>[] | undefined): { field: string; desc: boolean }[] {
@@ -276,6 +312,11 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     if (scope) parts.push(scope(eb as ExpressionBuilder<DB, TB>))
     return eb.and(parts)
   }
+}
+
+/** The sort a cursor belongs to, e.g. `-createdAt,-id`: a cursor of one sort is refused by another. */
+function sortIdOf(keys: readonly { field: string; desc: boolean }[]): string {
+  return keys.map((k) => `${k.desc ? '-' : ''}${k.field}`).join(',')
 }
 
 /** The filter operators that are plain SQL comparisons. */
