@@ -39,16 +39,31 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -63,7 +78,34 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Too Many Requests",
+                         *       "status": 429,
+                         *       "detail": "Too many attempts; retry later",
+                         *       "code": "RATE_LIMITED"
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The server is busy hashing passwords; see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Service Unavailable",
+                         *       "status": 503,
+                         *       "detail": "Service unavailable",
+                         *       "code": "SERVICE_UNAVAILABLE"
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -99,16 +141,31 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description No Content */
                 204: {
                     headers: {
                         [name: string]: unknown;
@@ -140,16 +197,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -162,7 +234,76 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete your account (confirm with your password)
+         * @description Deletes the account, its memberships, the chats it owns and its messages. Its tokens then get 401 and its WebSockets close with 4003. Members of its chats receive chat.deleted (owned chats), message.deleted (its messages) and chat.member_removed (other chats).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Wrong password */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Forbidden",
+                         *       "status": 403,
+                         *       "detail": "Forbidden",
+                         *       "code": "FORBIDDEN"
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -187,16 +328,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -238,16 +394,31 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -290,22 +461,73 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Created */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Too many registrations from this address; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Too Many Requests",
+                         *       "status": 429,
+                         *       "detail": "Too many attempts; retry later",
+                         *       "code": "RATE_LIMITED"
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The server is busy hashing passwords; see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Service Unavailable",
+                         *       "status": 503,
+                         *       "detail": "Service unavailable",
+                         *       "code": "SERVICE_UNAVAILABLE"
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -342,16 +564,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -389,16 +626,31 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Created */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -434,16 +686,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -468,13 +735,28 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description No content */
@@ -506,16 +788,31 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -550,16 +847,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -593,16 +905,31 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Created */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -642,16 +969,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description No Content */
                 204: {
                     headers: {
                         [name: string]: unknown;
@@ -682,7 +1024,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -715,11 +1057,11 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    /** @description Catch-up: only messages after this one, oldest first */
+                    /** @description Catch-up: only messages after this one, oldest first; follow nextCursor (keeping after) until it is null */
                     after?: string;
                     /** @description The chat whose messages to list (required) */
                     chatId: string;
-                    /** @description The nextCursor of the previous page */
+                    /** @description The nextCursor of the previous page (with the same chatId and after) */
                     cursor?: string;
                     limit?: number;
                 };
@@ -729,16 +1071,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -771,16 +1128,31 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Created */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -816,16 +1188,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -850,13 +1237,28 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description No content */
@@ -888,16 +1290,31 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -927,7 +1344,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -971,16 +1388,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1021,16 +1453,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Client error: an RFC 9457 problem with a stable `code` (and field `errors` for a 400) */
                 "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        /**
+                         * @example {
+                         *       "type": "about:blank",
+                         *       "title": "Bad Request",
+                         *       "status": 400,
+                         *       "detail": "Request validation failed",
+                         *       "code": "VALIDATION_FAILED",
+                         *       "errors": [
+                         *         {
+                         *           "path": "body.title",
+                         *           "message": "Too small: expected string to have >=1 characters"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description OK */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1059,16 +1506,8 @@ export interface components {
             iat: number;
             iss: string;
             jti?: string;
-            /** @description The user id */
-            sub: string;
-            username: string;
-        };
-        AccessTokenClaimsInput: {
-            aud: string | string[];
-            exp: number;
-            iat: number;
-            iss: string;
-            jti?: string;
+            /** @description The login (session) the token belongs to */
+            sid?: string;
             /** @description The user id */
             sub: string;
             username: string;
@@ -1085,27 +1524,9 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
-        ChatInput: {
-            createdAt: unknown;
-            /** Format: uuid */
-            id: string;
-            isGroup: boolean;
-            name: string;
-            /** Format: uuid */
-            ownerId: string;
-            updatedAt: unknown;
-        };
         ChatMember: {
             /** Format: date-time */
             joinedAt: string;
-            /** @enum {string} */
-            role: "owner" | "member";
-            /** Format: uuid */
-            userId: string;
-            username: string;
-        };
-        ChatMemberInput: {
-            joinedAt: unknown;
             /** @enum {string} */
             role: "owner" | "member";
             /** Format: uuid */
@@ -1126,32 +1547,8 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
-        MessageInput: {
-            /** Format: uuid */
-            chatId: string;
-            createdAt: unknown;
-            editedAt: unknown | null;
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            senderId: string;
-            text: string;
-            updatedAt: unknown;
-        };
         /** @description An RFC 9457 problem details object */
         Problem: {
-            code: string;
-            detail: string;
-            errors?: {
-                message: string;
-                path: string;
-            }[];
-            status: number;
-            title: string;
-            type: string;
-        };
-        /** @description An RFC 9457 problem details object */
-        ProblemInput: {
             code: string;
             detail: string;
             errors?: {
@@ -1169,13 +1566,6 @@ export interface components {
             /** @constant */
             token_type: "bearer";
         };
-        TokenResponseInput: {
-            access_token: string;
-            expires_in: number;
-            refresh_token: string;
-            /** @constant */
-            token_type: "bearer";
-        };
         User: {
             /** Format: date-time */
             createdAt: string;
@@ -1183,18 +1573,7 @@ export interface components {
             id: string;
             username: string;
         };
-        UserInput: {
-            createdAt: unknown;
-            /** Format: uuid */
-            id: string;
-            username: string;
-        };
         UserSummary: {
-            /** Format: uuid */
-            id: string;
-            username: string;
-        };
-        UserSummaryInput: {
             /** Format: uuid */
             id: string;
             username: string;
