@@ -78,6 +78,13 @@ describe.each(dialectsUnderTest())('database errors that are the client’s, on 
         )
         return reply.code(201).send({ ok: true })
       })
+      // Text that reaches SQL without passing the request hook that refuses NUL (decoded in the handler,
+      // as input arriving another way would be): what the database's own 22021 backstop is for.
+      app.post('/accounts-encoded', async (request, reply) => {
+        const username = decodeURIComponent((request.body as { username: string }).username)
+        await sql`insert into accounts (username) values (${username})`.execute(request.uow.db)
+        return reply.code(201).send({ ok: true })
+      })
       app.get('/latin1', async (request) => {
         const text = (request.query as { text: string }).text
         return (await sql<{ bytes: string }>`select convert_to(${text}, 'LATIN1')::text as bytes`.execute(request.uow.db)).rows
@@ -112,7 +119,11 @@ describe.each(dialectsUnderTest())('database errors that are the client’s, on 
   })
 
   test('text PostgreSQL cannot store (NUL: 22021) is a 400, also when it reaches the database', async () => {
-    const problem = expectProblem(await app.inject({ method: 'POST', url: '/accounts', payload: { username: 'nul\u0000name' } }), 400)
+    // In a request, fastkit's hook refuses it before any SQL, naming the field…
+    const refused = expectProblem(await app.inject({ method: 'POST', url: '/accounts', payload: { username: 'nul\u0000name' } }), 400)
+    expect(refused.code).toBe('VALIDATION_FAILED')
+    // …and text that reaches the database another way is still the client's 400, not a 500.
+    const problem = expectProblem(await app.inject({ method: 'POST', url: '/accounts-encoded', payload: { username: 'nul%00name' } }), 400)
     expect(problem).toMatchObject({ code: 'BAD_REQUEST', detail: 'The text contains a character the database cannot store' })
     expect(problem.detail).not.toMatch(/0x00|UTF8/)
   })
