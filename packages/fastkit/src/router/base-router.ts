@@ -173,7 +173,11 @@ export abstract class BaseRouter<
   Read extends z.ZodObject = z.ZodObject,
   Update extends z.ZodType = z.ZodType<Partial<z.output<Create>>, Partial<z.input<Create>>>,
 > {
-  readonly #custom: RouteDefinition<S, any, any, any, any>[] = []
+  /**
+   * Where {@link route} collects while {@link routes} runs; set only during a registration, so that
+   * every app (and every prefix in one app) gets the custom routes exactly once.
+   */
+  #collecting: RouteDefinition<S, any, any, any, any>[] | undefined
   protected readonly update: Update
 
   constructor(
@@ -187,7 +191,8 @@ export abstract class BaseRouter<
   }
 
   /**
-   * Override to add routes of your own with {@link route}; called once, when the router is registered.
+   * Override to add routes of your own with {@link route}; called on every registration of the router
+   * (one instance may be registered into several apps), so keep it free of other side effects.
    */
   protected routes(): void {}
 
@@ -198,7 +203,8 @@ export abstract class BaseRouter<
     Params extends z.ZodType | undefined = undefined,
     Response extends z.ZodType | undefined = undefined,
   >(definition: RouteDefinition<S, Body, Query, Params, Response>): void {
-    this.#custom.push(definition)
+    if (!this.#collecting) throw new Error(`${this.constructor.name}: call route() from routes(), not from elsewhere`)
+    this.#collecting.push(definition)
   }
 
   /** The Fastify plugin to register: `await app.register(router.plugin)`. */
@@ -220,9 +226,13 @@ export abstract class BaseRouter<
   }
 
   #register(app: FastifyInstance): void {
-    this.routes()
-    const crud = this.#crudRoutes()
-    for (const route of [...crud, ...this.#custom]) this.#add(app, route)
+    const custom: RouteDefinition<S, any, any, any, any>[] = (this.#collecting = [])
+    try {
+      this.routes()
+    } finally {
+      this.#collecting = undefined
+    }
+    for (const route of [...this.#crudRoutes(), ...custom]) this.#add(app, route)
   }
 
   #crudRoutes(): RouteDefinition<S, any, any, any, any>[] {
