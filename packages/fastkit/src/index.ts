@@ -17,7 +17,8 @@ export { DataDirLockedError, lockDataDir, type DataDirLock } from './db/data-dir
 export type { DatabaseLogger } from './db/database-logger.js'
 export { ensurePrivateDir, makeTreePrivate } from './db/private-data-dir.js'
 export { migrateToLatest, type MigrateOptions } from './db/migrations.js'
-export { isDatabaseError, mapDatabaseError, PgErrorCode } from './db/database-errors.js'
+export { isDatabaseError, PgErrorCode } from './db/database-errors.js'
+export { mapDatabaseError } from './http/database-error-mapping.js'
 
 // unit of work
 export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfWorkState } from './uow/unit-of-work.js'
@@ -25,7 +26,7 @@ export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfW
 // dependency injection
 export { token, type Token, type InjectionKey, type Resolved } from './di/token.js'
 export { disposeContainer, provide, resolve, type Dependencies, type Injectable, type Lifetime } from './di/provide.js'
-export { Database, Logger } from './di/tokens.js'
+export { Database, Logger } from './di/core-tokens.js'
 export { requestScope, type RequestScopeOptions } from './di/request-scope.js'
 
 // http errors
