@@ -10,6 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { provide, type Dependencies } from '../di/provide.js'
 import { ProblemSchema } from '../http/problem-details.js'
+import { BEARER_AUTH_SCHEME } from '../openapi/security-schemes.js'
 import type { BaseService } from '../service/base-service.js'
 import type { UnitOfWorkOptions } from '../uow/unit-of-work.js'
 import { listQuerySchema, parseListQuery, type ListOptions } from './list-params.js'
@@ -348,7 +349,7 @@ export abstract class BaseRouter<
         ...(def.summary ? { summary: def.summary } : {}),
         ...(def.description ? { description: def.description } : {}),
         ...(def.consumes ? { consumes: [...def.consumes] } : {}),
-        ...(auth ? { security: [{ bearerAuth: [] }] } : {}),
+        ...(auth ? { security: [{ [BEARER_AUTH_SCHEME]: [] }] } : {}),
         ...(def.hide ? { hide: true } : {}),
       } as never,
       handler: async (request, reply) => {
