@@ -3,6 +3,8 @@
  * This is the one public barrel; test helpers live in `fastkit/testing`.
  */
 import 'reflect-metadata'
+// For its types only: Fastify's instance, request and route config as fastkit's plugins extend them.
+import './fastify-augmentations.js'
 
 // app
 export { fastkit, type FastkitOptions } from './app/fastkit-plugin.js'

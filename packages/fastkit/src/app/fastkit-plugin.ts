@@ -10,15 +10,6 @@ import { problemDetails, sendProblem } from '../http/problem-details.js'
 import { unstorableText } from '../http/storable-text.js'
 import { gracefulShutdown } from './graceful-shutdown.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The app's root DI container: singletons live here; each request gets a child of it. */
-    container: DependencyContainer
-    /** The app's `Kysely` (outside requests; inside one, use `request.uow.db` or a repository). */
-    db: Kysely<any>
-  }
-}
-
 /**
  * Options of the {@link fastkit} plugin.
  *

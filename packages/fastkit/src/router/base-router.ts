@@ -370,10 +370,3 @@ export abstract class BaseRouter<
     })
   }
 }
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Set by fastkit's auth plugin: a preHandler that verifies the bearer token. */
-    authenticate: preHandlerHookHandler
-  }
-}
