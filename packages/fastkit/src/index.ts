@@ -3,6 +3,8 @@
  * This is the one public barrel; test helpers live in `fastkit/testing`.
  */
 import 'reflect-metadata'
+// For its types only: Fastify's instance, request and route config as fastkit's plugins extend them.
+import './fastify-augmentations.js'
 
 // app
 export { fastkit, type FastkitOptions } from './app/fastkit-plugin.js'
@@ -17,7 +19,8 @@ export { DataDirLockedError, lockDataDir, type DataDirLock } from './db/data-dir
 export type { DatabaseLogger } from './db/database-logger.js'
 export { ensurePrivateDir, makeTreePrivate } from './db/private-data-dir.js'
 export { migrateToLatest, type MigrateOptions } from './db/migrations.js'
-export { isDatabaseError, mapDatabaseError, PgErrorCode } from './db/database-errors.js'
+export { isDatabaseError, PgErrorCode } from './db/database-errors.js'
+export { mapDatabaseError } from './http/database-error-mapping.js'
 
 // unit of work
 export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfWorkState } from './uow/unit-of-work.js'
@@ -25,7 +28,7 @@ export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfW
 // dependency injection
 export { token, type Token, type InjectionKey, type Resolved } from './di/token.js'
 export { disposeContainer, provide, resolve, type Dependencies, type Injectable, type Lifetime } from './di/provide.js'
-export { Database, Logger } from './di/tokens.js'
+export { Database, Logger } from './di/core-tokens.js'
 export { requestScope, type RequestScopeOptions } from './di/request-scope.js'
 
 // http errors
@@ -84,7 +87,8 @@ export { userTopic } from './events/user-topic.js'
 export type { EventMessage, EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './events/event-transport.js'
 export { MemoryHub, MemoryTransport, type MemoryTransportOptions } from './events/memory-transport.js'
 export { PostgresTransport, type PostgresTransportOptions } from './events/postgres-transport.js'
-export { RedisTransport, type RedisClientOptions, type RedisConnection, type RedisTransportOptions } from './events/redis-transport.js'
+export { RedisTransport, type RedisConnection, type RedisTransportOptions } from './events/redis-transport.js'
+export type { RedisClientOptions } from './redis/redis-client-options.js'
 export { defaultTransport, type DefaultTransportOptions } from './events/default-transport.js'
 export { CloseCode, websocketGateway, type GatewayUser, type WebSocketGateway, type WebSocketGatewayOptions } from './events/websocket-gateway.js'
 

@@ -300,4 +300,27 @@ describe.each(dialectsUnderTest())('BaseRouter route options on %s', (kind) => {
     const bad = await app.inject({ method: 'POST', url: `/items/${created.id}/restock`, headers: as, payload: { by: 0 } })
     expect(bad.statusCode).toBe(400)
   })
+
+  test('one router instance registers into two apps, and twice into one app under another prefix', async () => {
+    const router = new TunedItemRouter()
+    const first = await buildTestApp(t.db, async (app) => {
+      await app.register(router.plugin)
+      await app.register(router.plugin, { prefix: '/v2' })
+    })
+    const second = await buildTestApp(t.db, async (app) => {
+      await app.register(router.plugin)
+    })
+    try {
+      for (const [app, url] of [[first, '/items'], [first, '/v2/items'], [second, '/items']] as const) {
+        const created = await app.inject({ method: 'POST', url, headers: as, payload: { name: `twice ${url} ${app === first}`, qty: 1 } })
+        expect(created.statusCode, created.body).toBe(202)
+        // Each registration has the custom routes exactly once, and the generated ones it keeps.
+        const restocked = await app.inject({ method: 'POST', url: `${url}/${created.json().id}/restock`, headers: as, payload: { by: 1 } })
+        expect(restocked.json()).toEqual({ id: created.json().id, qty: 2 })
+        expect((await app.inject({ method: 'PUT', url: `${url}/${created.json().id}`, headers: as, payload: { name: 'x', qty: 1 } })).statusCode).toBe(405)
+      }
+    } finally {
+      await Promise.all([first.close(), second.close()])
+    }
+  })
 })

@@ -4,20 +4,11 @@ import type { Kysely } from 'kysely'
 import { container as globalContainer, type DependencyContainer } from 'tsyringe'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { requestScope } from '../di/request-scope.js'
-import { Database, Logger } from '../di/tokens.js'
+import { Database, Logger } from '../di/core-tokens.js'
 import { ErrorCode, HttpError, ServiceUnavailableError, ValidationError } from '../http/errors.js'
 import { problemDetails, sendProblem } from '../http/problem-details.js'
 import { unstorableText } from '../http/storable-text.js'
 import { gracefulShutdown } from './graceful-shutdown.js'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The app's root DI container: singletons live here; each request gets a child of it. */
-    container: DependencyContainer
-    /** The app's `Kysely` (outside requests; inside one, use `request.uow.db` or a repository). */
-    db: Kysely<any>
-  }
-}
 
 /**
  * Options of the {@link fastkit} plugin.

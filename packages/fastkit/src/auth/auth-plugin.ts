@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
-import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { provide } from '../di/provide.js'
 import { UnauthorizedError } from '../http/errors.js'
-import { AccessTokens, authUserOf, JwtAccessTokens, type AccessTokenClaims, type AccessTokenPayload, type AccessTokenResponse } from './access-tokens.js'
+import { AccessTokens, authUserOf, JwtAccessTokens } from './access-tokens.js'
 import { Argon2PasswordHasher } from './argon2-password-hasher.js'
 import { CurrentUser, type AuthUser } from './current-user.js'
 import { KnownUsers } from './known-users.js'
@@ -15,34 +15,6 @@ import { RefreshTokenStore } from './refresh-token-store.js'
 import { DEFAULT_REFRESH_TOKEN_TTL_SECONDS, RefreshTokenConfig, RefreshTokens } from './refresh-tokens.js'
 import { syncSessionRevocations } from './session-revocation-sync.js'
 import { SessionRevocations } from './session-revocations.js'
-
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: AccessTokenPayload
-    user: AuthUser
-  }
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /**
-     * A `preHandler` that requires `Authorization: Bearer <access token>`. On success it sets
-     * `request.user` and `request.accessTokenClaims` and registers the user in `request.container`
-     * as {@link CurrentUser}; on any failure it throws `UnauthorizedError` (401 problem+json with
-     * `WWW-Authenticate: Bearer`). `BaseRouter` adds it to routes declared with `auth: true`.
-     * Outside a route (a WebSocket upgrade, say) use {@link FastifyInstance.verifyAccessToken}.
-     */
-    authenticate: preHandlerHookHandler
-    /** Signs an access token for `user`: `{ access_token, token_type: 'bearer', expires_in }`. */
-    issueAccessToken: (user: AuthUser) => AccessTokenResponse
-    /** Verifies an access token (e.g. a WebSocket's `?token=`); throws `UnauthorizedError` if it is not valid. */
-    verifyAccessToken: (token: string) => Promise<AuthUser>
-  }
-  interface FastifyRequest {
-    /** The verified claims of the request's access token; `null` on routes without authentication. */
-    accessTokenClaims: AccessTokenClaims | null
-  }
-}
 
 /** The HMAC algorithms the auth plugin signs with. Exactly one is accepted on verification. */
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512'

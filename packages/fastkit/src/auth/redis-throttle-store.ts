@@ -1,4 +1,4 @@
-import type { RedisClientOptions } from '../events/redis-transport.js'
+import type { RedisClientOptions } from '../redis/redis-client-options.js'
 import type { ThrottleLimit, ThrottleReservation, ThrottleStore } from './throttle-store.js'
 
 /**

@@ -2,21 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { DependencyContainer } from 'tsyringe'
 import type { Kysely } from 'kysely'
-import { UnitOfWork, type UnitOfWorkOptions } from '../uow/unit-of-work.js'
+import { UnitOfWork } from '../uow/unit-of-work.js'
 import { disposeContainer } from './provide.js'
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** This request's DI container, a child of `app.container`; disposed when the request ends. */
-    container: DependencyContainer
-    /** This request's unit of work; committed before a 2xx/3xx response is sent, else rolled back. */
-    uow: UnitOfWork
-  }
-  interface FastifyContextConfig {
-    /** Per-route unit-of-work settings (isolation level, read-only, statement timeout). */
-    uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMillis'>
-  }
-}
 
 /**
  * Options of {@link requestScope}: the database each request's unit of work runs on, and the root container.

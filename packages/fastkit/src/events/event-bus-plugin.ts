@@ -5,13 +5,6 @@ import { EventBus } from './event-bus.js'
 import { EventPublisher } from './event-publisher.js'
 import type { EventTransport } from './event-transport.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The app's {@link EventBus} (also `app.container.resolve(EventBus)`). */
-    events: EventBus
-  }
-}
-
 /**
  * Options of the {@link eventBus} plugin: a transport, or a bus built elsewhere.
  *

@@ -1,10 +1,6 @@
+import type { RedisClientOptions } from '../redis/redis-client-options.js'
 import type { EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './event-transport.js'
 
-/**
- * Options passed through to ioredis (`tls`, `connectTimeout`, `connectionName`, …). Typed loosely on
- * purpose: ioredis is an optional peer, so fastkit's published types must not need its types.
- */
-export type RedisClientOptions = Readonly<Record<string, unknown>>
 
 /** The part of an ioredis client the transport uses. */
 export interface RedisConnection {

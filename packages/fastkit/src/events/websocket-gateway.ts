@@ -74,12 +74,6 @@ export interface WebSocketGateway {
   disconnectUser(userId: string, code?: number, reason?: string): number
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    websocketGateway: WebSocketGateway
-  }
-}
-
 /**
  * WebSocket close codes the gateway uses.
  *

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { mapDatabaseError } from '../db/database-errors.js'
+import { mapDatabaseError } from './database-error-mapping.js'
 import { ErrorCode, HttpError, isHttpError, NotFoundError, ValidationError, type FieldIssue } from './errors.js'
 
 /**

@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { STATUS_CODES } from 'node:http'
+import { BEARER_AUTH_SCHEME } from './security-schemes.js'
 
 /**
  * Options of the {@link openapi} plugin: the document's title and version, and where it is served.
@@ -53,7 +54,7 @@ export const openapi = fp(
         info: { title: options.title, version: options.version, ...(options.description ? { description: options.description } : {}) },
         components: {
           securitySchemes: {
-            bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+            [BEARER_AUTH_SCHEME]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
             ...(options.tokenUrl ? { oauth2: { type: 'oauth2', flows: { password: { tokenUrl: options.tokenUrl, scopes: {} } } } } : {}),
           },
         },
@@ -61,11 +62,11 @@ export const openapi = fp(
       transform: createJsonSchemaTransform({ skipList }),
       transformObject: (input) => polishDocument(transformObject(input as never) as OpenApiDocument),
     })
-    // Routes declare `bearerAuth`; with a token URL, the OAuth2 scheme is accepted as an alternative.
+    // Routes declare the bearer scheme; with a token URL, the OAuth2 scheme is accepted as an alternative.
     if (options.tokenUrl) {
       app.addHook('onRoute', (route) => {
         const schema = route.schema as { security?: Record<string, string[]>[] } | undefined
-        if (schema?.security?.some((s) => 'bearerAuth' in s) && !schema.security.some((s) => 'oauth2' in s)) {
+        if (schema?.security?.some((s) => BEARER_AUTH_SCHEME in s) && !schema.security.some((s) => 'oauth2' in s)) {
           schema.security = [...schema.security, { oauth2: [] }]
         }
       })

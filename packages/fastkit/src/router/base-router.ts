@@ -10,6 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { provide, type Dependencies } from '../di/provide.js'
 import { ProblemSchema } from '../http/problem-details.js'
+import { BEARER_AUTH_SCHEME } from '../openapi/security-schemes.js'
 import type { BaseService } from '../service/base-service.js'
 import type { UnitOfWorkOptions } from '../uow/unit-of-work.js'
 import { listQuerySchema, parseListQuery, type ListOptions } from './list-params.js'
@@ -173,7 +174,11 @@ export abstract class BaseRouter<
   Read extends z.ZodObject = z.ZodObject,
   Update extends z.ZodType = z.ZodType<Partial<z.output<Create>>, Partial<z.input<Create>>>,
 > {
-  readonly #custom: RouteDefinition<S, any, any, any, any>[] = []
+  /**
+   * Where {@link route} collects while {@link routes} runs; set only during a registration, so that
+   * every app (and every prefix in one app) gets the custom routes exactly once.
+   */
+  #collecting: RouteDefinition<S, any, any, any, any>[] | undefined
   protected readonly update: Update
 
   constructor(
@@ -187,7 +192,8 @@ export abstract class BaseRouter<
   }
 
   /**
-   * Override to add routes of your own with {@link route}; called once, when the router is registered.
+   * Override to add routes of your own with {@link route}; called on every registration of the router
+   * (one instance may be registered into several apps), so keep it free of other side effects.
    */
   protected routes(): void {}
 
@@ -198,7 +204,8 @@ export abstract class BaseRouter<
     Params extends z.ZodType | undefined = undefined,
     Response extends z.ZodType | undefined = undefined,
   >(definition: RouteDefinition<S, Body, Query, Params, Response>): void {
-    this.#custom.push(definition)
+    if (!this.#collecting) throw new Error(`${this.constructor.name}: call route() from routes(), not from elsewhere`)
+    this.#collecting.push(definition)
   }
 
   /** The Fastify plugin to register: `await app.register(router.plugin)`. */
@@ -220,9 +227,13 @@ export abstract class BaseRouter<
   }
 
   #register(app: FastifyInstance): void {
-    this.routes()
-    const crud = this.#crudRoutes()
-    for (const route of [...crud, ...this.#custom]) this.#add(app, route)
+    const custom: RouteDefinition<S, any, any, any, any>[] = (this.#collecting = [])
+    try {
+      this.routes()
+    } finally {
+      this.#collecting = undefined
+    }
+    for (const route of [...this.#crudRoutes(), ...custom]) this.#add(app, route)
   }
 
   #crudRoutes(): RouteDefinition<S, any, any, any, any>[] {
@@ -338,7 +349,7 @@ export abstract class BaseRouter<
         ...(def.summary ? { summary: def.summary } : {}),
         ...(def.description ? { description: def.description } : {}),
         ...(def.consumes ? { consumes: [...def.consumes] } : {}),
-        ...(auth ? { security: [{ bearerAuth: [] }] } : {}),
+        ...(auth ? { security: [{ [BEARER_AUTH_SCHEME]: [] }] } : {}),
         ...(def.hide ? { hide: true } : {}),
       } as never,
       handler: async (request, reply) => {
@@ -357,12 +368,5 @@ export abstract class BaseRouter<
         return status === 204 ? reply.send() : result
       },
     })
-  }
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Set by fastkit's auth plugin: a preHandler that verifies the bearer token. */
-    authenticate: preHandlerHookHandler
   }
 }
