@@ -10,7 +10,7 @@
  * `POST` compares against an autocommitted insert; `POST-TX` against the same insert in an explicit
  * transaction, which is what fastkit's unit of work sends (BEGIN, INSERT, COMMIT).
  *
- * Run: `pnpm bench` (PGlite) or `DATABASE_URL=postgres://… pnpm bench`. Requests go through
+ * Run: `pnpm bench:inject` (PGlite) or `DATABASE_URL=postgres://… pnpm bench:inject`. Requests go through
  * `app.inject()`, so the network is not measured; rounds alternate to share the machine's noise.
  */
 import Fastify from 'fastify'
