@@ -129,6 +129,17 @@ describe.each(dialectsUnderTest())('sessions on %s', (kind) => {
       expectProblem(await t.inject({ method: 'DELETE', url: '/auth/me', payload: { password: u.password } }), 401)
     })
 
+    test('wrong passwords count against the login throttle: after 5, even the right one is 429 and nothing is deleted', async () => {
+      const u = await t.user('guess')
+      for (let i = 0; i < 5; i++) expectProblem(await remove(u, `${u.password}${i}`), 403, 'FORBIDDEN')
+      const refused = await remove(u, u.password)
+      expectProblem(refused, 429, 'RATE_LIMITED')
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0)
+      expect((await me(u.accessToken)).statusCode).toBe(200)
+      // The same counter as logins: the username is locked out of /auth/login too.
+      expectProblem(await t.inject({ method: 'POST', url: '/auth/login', payload: { username: u.username, password: u.password } }), 429, 'RATE_LIMITED')
+    })
+
     test('204: the account, its memberships and owned chats go; its tokens get 401 everywhere; its sockets close; members hear of it', async () => {
       const gone = await t.user('gone')
       const friend = await t.user('friend')

@@ -25,9 +25,9 @@ export class AccountRouter extends BaseRouter<AccountService, typeof DeleteAccou
         'Members of its chats receive chat.deleted (owned chats), message.deleted (its messages) and chat.member_removed (other chats).',
       body: DeleteAccountBody,
       response: z.null(),
-      responses: { 403: z.unknown().describe('Wrong password') },
-      handler: async ({ service, body }) => {
-        await service.deleteAccount(body.password)
+      responses: { 403: z.unknown().describe('Wrong password'), 429: z.unknown().describe('Too many wrong passwords (the login throttle)') },
+      handler: async ({ service, body, request }) => {
+        await service.deleteAccount(body.password, request.ip)
         return null
       },
     })

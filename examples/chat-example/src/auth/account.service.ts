@@ -1,4 +1,4 @@
-import { BaseService, CurrentUser, ForbiddenError, PasswordHasher, RefreshTokens, UnauthorizedError, userTopic, type AuthUser } from 'fastkit'
+import { BaseService, CurrentUser, ForbiddenError, LoginThrottle, PasswordHasher, RefreshTokens, UnauthorizedError, userTopic, type AuthUser } from 'fastkit'
 import { ChatEventPublisher } from '../realtime/chat-events.js'
 import { AccountRepository } from './account.repository.js'
 
@@ -8,11 +8,12 @@ import { AccountRepository } from './account.repository.js'
  * members of their chats hear about it (API.md, "Deleting an account").
  */
 export class AccountService extends BaseService<AccountRepository> {
-  static readonly inject = [AccountRepository, PasswordHasher, RefreshTokens, ChatEventPublisher, CurrentUser] as const
+  static readonly inject = [AccountRepository, PasswordHasher, LoginThrottle, RefreshTokens, ChatEventPublisher, CurrentUser] as const
 
   constructor(
     accounts: AccountRepository,
     private readonly hasher: PasswordHasher,
+    private readonly throttle: LoginThrottle,
     private readonly refreshTokens: RefreshTokens,
     private readonly events: ChatEventPublisher,
     private readonly user: AuthUser,
@@ -20,12 +21,16 @@ export class AccountService extends BaseService<AccountRepository> {
     super(accounts)
   }
 
-  /** Deletes the caller's account after checking `password` (wrong → 403). */
-  async deleteAccount(password: string): Promise<void> {
+  /**
+   * Deletes the caller's account after checking `password` (wrong → 403). The check counts against
+   * the login throttle like a login (429 beyond its limits), so a stolen access token cannot be used to
+   * guess the password here; it runs before the transaction takes the row lock.
+   */
+  async deleteAccount(password: string, address: string): Promise<void> {
+    await this.checkPassword(password, address)
     const user = await this.repository.lock(this.user.id)
     // Deleted meanwhile by another request of the same user: their session is over.
     if (!user) throw new UnauthorizedError('Session ended')
-    if (!(await this.hasher.verify({ hash: user.passwordHash, password }))) throw new ForbiddenError('Wrong password')
 
     const footprint = await this.repository.footprint(user.id)
     for (const chat of footprint.ownedChats) {
@@ -41,5 +46,23 @@ export class AccountService extends BaseService<AccountRepository> {
     // Every access token of the user is refused from the commit on, whatever its session.
     await this.refreshTokens.revokeAllForUser({ userId: user.id, reason: 'account-deleted', allAccessTokens: true })
     await this.repository.deleteUser(user.id)
+  }
+
+  private async checkPassword(password: string, address: string): Promise<void> {
+    const account = await this.repository.findById(this.user.id)
+    if (!account) throw new UnauthorizedError('Session ended')
+    const reservation = await this.throttle.reserve({ username: account.username, address })
+    let ok: boolean
+    try {
+      ok = await this.hasher.verify({ hash: account.passwordHash, password })
+    } catch (error) {
+      await reservation.cancel().catch(() => {}) // no password was checked (a full hash queue): not counted
+      throw error
+    }
+    if (!ok) {
+      await reservation.failed()
+      throw new ForbiddenError('Wrong password')
+    }
+    await reservation.succeeded()
   }
 }
