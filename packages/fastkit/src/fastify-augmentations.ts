@@ -7,7 +7,7 @@ import type { DependencyContainer } from 'tsyringe'
 import type { AccessTokenClaims, AccessTokenPayload, AccessTokenResponse } from './auth/access-tokens.js'
 import type { AuthUser } from './auth/current-user.js'
 import type { EventBus } from './events/event-bus.js'
-import type { WebSocketGateway } from './events/websocket-gateway.js'
+import type { WebSocketGateway } from './realtime/websocket-gateway.js'
 import type { UnitOfWork, UnitOfWorkOptions } from './uow/unit-of-work.js'
 
 // Set by auth/auth-plugin.ts: what @fastify/jwt signs and verifies.
@@ -26,7 +26,7 @@ declare module 'fastify' {
     /** The app's `Kysely` (outside requests; inside one, use `request.uow.db` or a repository). */
     db: Kysely<any>
   }
-  // di/request-scope.ts
+  // request-scope/request-scope.ts
   interface FastifyRequest {
     /** This request's DI container, a child of `app.container`; disposed when the request ends. */
     container: DependencyContainer
@@ -61,7 +61,7 @@ declare module 'fastify' {
     /** The app's {@link EventBus} (also `app.container.resolve(EventBus)`). */
     events: EventBus
   }
-  // events/websocket-gateway.ts
+  // realtime/websocket-gateway.ts
   interface FastifyInstance {
     /** The WebSocket gateway: connected sockets, their topics, and the `/ws` route. */
     websocketGateway: WebSocketGateway

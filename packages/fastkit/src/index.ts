@@ -29,7 +29,7 @@ export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfW
 export { token, type Token, type InjectionKey, type Resolved } from './di/token.js'
 export { disposeContainer, provide, resolve, type Dependencies, type Injectable, type Lifetime } from './di/provide.js'
 export { Database, Logger } from './di/core-tokens.js'
-export { requestScope, type RequestScopeOptions } from './di/request-scope.js'
+export { requestScope, type RequestScopeOptions } from './request-scope/request-scope.js'
 
 // http errors
 export {
@@ -90,7 +90,7 @@ export { PostgresTransport, type PostgresTransportOptions } from './events/postg
 export { RedisTransport, type RedisConnection, type RedisTransportOptions } from './events/redis-transport.js'
 export type { RedisClientOptions } from './redis/redis-client-options.js'
 export { defaultTransport, type DefaultTransportOptions } from './events/default-transport.js'
-export { CloseCode, websocketGateway, type GatewayUser, type WebSocketGateway, type WebSocketGatewayOptions } from './events/websocket-gateway.js'
+export { CloseCode, websocketGateway, type GatewayUser, type WebSocketGateway, type WebSocketGatewayOptions } from './realtime/websocket-gateway.js'
 
 // auth: JWT access tokens, password hashing, refresh-token rotation, login throttling
 export { fastkitAuth, type AuthOptions, type JwtAlgorithm } from './auth/auth-plugin.js'

@@ -85,6 +85,21 @@ describe('architecture: dependencies between areas of src/ point one way', () =>
     expect([...(arrows.get('db -> http') ?? [])]).toEqual([])
   })
 
+  test('every area imports only from areas below it in the layer order', () => {
+    // Lowest first. A new area must be placed here, which is the point: where it sits is a decision.
+    const layers = [
+      'db', 'redis', 'di', 'uow', 'http', 'repository', 'service', 'openapi', 'router',
+      'request-scope', 'events', 'auth', 'realtime', 'app', 'client', 'testing',
+    ]
+    const areas = new Set(sourceFiles(src).map(areaOf).filter((area): area is string => area !== undefined))
+    expect([...areas].filter((area) => !layers.includes(area))).toEqual([])
+    const upward = [...arrows.keys()].filter((arrow) => {
+      const [from, to] = arrow.split(' -> ') as [string, string]
+      return layers.indexOf(to) > layers.indexOf(from)
+    })
+    expect(upward.map((arrow) => `${arrow}: ${[...arrows.get(arrow)!].join(', ')}`)).toEqual([])
+  })
+
   test('there is no import cycle between areas', () => {
     const cycle = findCycle(arrows.keys())
     const detail = cycle?.slice(1).map((to, i) => `${cycle[i]} -> ${to}: ${[...arrows.get(`${cycle[i]} -> ${to}`)!].join(', ')}`)

@@ -6,8 +6,8 @@ import { AccessTokens } from '../auth/access-tokens.js'
 import { SessionRevocations, type SessionEnd } from '../auth/session-revocations.js'
 import { fastkitLogSerializers } from '../http/log-redaction.js'
 import { ForbiddenError, HttpError, isHttpError, ServiceUnavailableError, UnauthorizedError } from '../http/errors.js'
-import type { EventMessage } from './event-transport.js'
-import { userTopic } from './user-topic.js'
+import type { EventMessage } from '../events/event-transport.js'
+import { userTopic } from '../events/user-topic.js'
 
 /** What `authenticate` returns for a valid token: at least the user's id. */
 export interface GatewayUser {

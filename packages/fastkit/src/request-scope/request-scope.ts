@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { DependencyContainer } from 'tsyringe'
 import type { Kysely } from 'kysely'
 import { UnitOfWork } from '../uow/unit-of-work.js'
-import { disposeContainer } from './provide.js'
+import { disposeContainer } from '../di/provide.js'
 
 /**
  * Options of {@link requestScope}: the database each request's unit of work runs on, and the root container.
