@@ -4,12 +4,17 @@
 // The conventions, for whoever writes documentation:
 // - Only ```ts / ```typescript blocks are checked; ```sh, ```json and the rest are text.
 // - Each block is a module of its own. `fastkit`, `fastkit/testing` and `fastkit/client` are the package
-//   sources; other imports resolve as in the package (zod, fastify, kysely, vitest, …).
-// - A block may use, without declaring them, the names of test/fixtures/doc-snippets/prelude.ts: `app`,
-//   `db`, `request`, `reply`, `uow`, `user`, `url`, the README's `DB`, `TaskRepository`, `TaskService`,
-//   `TaskCreate`/`TaskRead`, `z`, vitest's `describe`/`test`/`expect`…. Anything else a block uses, it
-//   declares or imports (`declare const chatId: string` is fine in an example where the value comes from
-//   elsewhere). Add to the prelude only what many examples share and a reader takes for granted.
+//   sources; other imports resolve as in the package (zod, fastify, kysely, ws, vitest, …). Blocks sit
+//   in the src/ folder of the README's example project, so `./migrations/index.js` is that project's.
+// - A block may use, without importing them, the public names of fastkit, fastkit/testing and
+//   fastkit/client (an @example need not import what it documents), and the names of
+//   test/fixtures/doc-snippets/prelude.ts: `app`, `db`, `request`, `reply`, `uow`, `user`, `auth`,
+//   `url`, `session` (a browser's login), the README's `DB`, `TaskRepository`, `TaskService`,
+//   `TaskRouter`, `TaskCreate`/`TaskRead`, `Config`, `Fastify`, `Kysely`, `sql`, `z`, vitest's
+//   `describe`/`test`/`expect`…. Anything else a block uses, it declares or imports (`declare const
+//   chatId: string` is fine where the value comes from elsewhere). Add to the prelude only what many
+//   examples share and a reader takes for granted. Never write `*/` in a JSDoc example (it ends the
+//   comment): `// …` for elided code.
 // - A block that is a README project file (its paragraph starts with `` `src/app.ts`: ``) is compiled
 //   at that path next to the other project files, with nothing from the prelude.
 // - Prefer an example that is whole statements. Where a fragment reads best, mark the fence:
@@ -96,7 +101,8 @@ describe('the snippet extractor', () => {
     expect(md.map((s) => [s.where, s.section, s.wrap?.kind ?? null])).toEqual([
       ['packages/fastkit/test/fixtures/doc-snippets/sample.md:6', 'Good', null],
       ['packages/fastkit/test/fixtures/doc-snippets/sample.md:16', 'Good', 'method-body'],
-      ['packages/fastkit/test/fixtures/doc-snippets/sample.md:22', 'Broken', null],
+      ['packages/fastkit/test/fixtures/doc-snippets/sample.md:20', 'Good', 'class-body'],
+      ['packages/fastkit/test/fixtures/doc-snippets/sample.md:28', 'Broken', null],
     ])
   })
 
@@ -112,7 +118,7 @@ describe('the snippet extractor', () => {
   test('reports exactly the broken blocks, at the line of the error in the documentation file', () => {
     const found = errors.filter((e) => SAMPLES.includes(e.snippet.file)).map((e) => `${e.at} TS${e.code}`)
     expect(found).toEqual([
-      'packages/fastkit/test/fixtures/doc-snippets/sample.md:23 TS2322',
+      'packages/fastkit/test/fixtures/doc-snippets/sample.md:29 TS2322',
       'packages/fastkit/test/fixtures/doc-snippets/sample-jsdoc.ts:15 TS2561',
     ])
   })
