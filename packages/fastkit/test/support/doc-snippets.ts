@@ -283,6 +283,7 @@ export function checkSnippets(snippets: readonly Snippet[], preludeFile: string)
   const program = ts.createProgram({ rootNames: [...virtual.keys(), preludeFile], options, host })
 
   const errors: SnippetError[] = []
+  const outside: string[] = []
   const workspace = path.resolve(packageDir, '../..')
   // Only the snippets' and the prelude's own diagnostics: the package sources have their own typecheck,
   // and checking all of them here would take most of the time.
@@ -301,12 +302,14 @@ export function checkSnippets(snippets: readonly Snippet[], preludeFile: string)
       const at = diagnostic.file && diagnostic.start !== undefined
         ? `${path.relative(workspace, diagnostic.file.fileName)}:${diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line + 1}`
         : '(no file)'
-      throw new Error(`outside the snippets: ${at} TS${diagnostic.code}: ${message}`)
+      outside.push(`${at} TS${diagnostic.code}: ${message}`)
+      continue
     }
     const { line } = diagnostic.file!.getLineAndCharacterOfPosition(diagnostic.start)
     // An error in a wrapper's own lines is put on the snippet's nearest line.
     const codeLine = Math.min(Math.max(line - v.headerLines, 0), v.snippet.code.split('\n').length - 1)
     errors.push({ snippet: v.snippet, at: `${v.snippet.file}:${v.snippet.line + codeLine}`, code: diagnostic.code, message })
   }
+  if (outside.length > 0) throw new Error(`errors outside the snippets (fix the prelude first):\n${outside.join('\n')}`)
   return { errors, millis: performance.now() - started }
 }
