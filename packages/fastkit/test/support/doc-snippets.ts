@@ -255,9 +255,18 @@ function packageCompilerOptions(): ts.CompilerOptions {
 export function checkSnippets(snippets: readonly Snippet[], preludeFile: string): { errors: SnippetError[]; millis: number } {
   const started = performance.now()
   const root = path.join(packageDir, 'test', '.doc-snippets')
-  // Free names: the prelude's first, then the public names of the package's entry points.
-  const entries = { fastkit: 'src/index.ts', 'fastkit/testing': 'src/testing/index.ts', 'fastkit/client': 'src/client/index.ts' }
-  const entrySources = Object.entries(entries).map(([specifier, file]) => ({ specifier, names: exportsOf(path.join(packageDir, file)) }))
+  // Free names: the prelude's first, then the public names of the package's entry points (every
+  // `exports` entry of package.json with a source, the main one first).
+  const manifest = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as {
+    name: string
+    exports: Record<string, { '@fastkit/source'?: string }>
+  }
+  const entrySources = Object.entries(manifest.exports)
+    .filter(([, target]) => typeof target === 'object' && target['@fastkit/source'])
+    .map(([key, target]) => ({
+      specifier: key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`,
+      names: exportsOf(path.join(packageDir, target['@fastkit/source']!)),
+    }))
   const preludeSource = { names: exportsOf(preludeFile) }
   const virtual = new Map<string, { snippet: Snippet; text: string; headerLines: number }>()
   snippets.forEach((snippet, index) => {
