@@ -8,10 +8,10 @@
 //   in the src/ folder of the README's example project, so `./migrations/index.js` is that project's.
 // - A block may use, without importing them, the public names of fastkit's entry points (every
 //   `exports` entry of package.json: fastkit, fastkit/testing, fastkit/client, …; an @example need
-//   not import what it documents), and the names of test/fixtures/doc-snippets/prelude.ts: `app`, `db`, `request`, `reply`, `uow`, `user`, `auth`,
-//   `url`, `session` (a browser's login), the README's `DB`, `TaskRepository`, `TaskService`,
-//   `TaskRouter`, `TaskCreate`/`TaskRead`, `Config`, `Fastify`, `Kysely`, `sql`, `z`, vitest's
-//   `describe`/`test`/`expect`…. Anything else a block uses, it declares or imports (`declare const
+//   not import what it documents), and the names of test/fixtures/doc-snippets/prelude.ts: `app`,
+//   `db`, `request`, `reply`, `uow`, `user`, `auth`, `url`, `session` (a browser's login), the
+//   README's `DB`, `TaskRepository`, `TaskService`, `TaskRouter`, `TaskCreate`/`TaskRead`, `Config`,
+//   `Fastify`, `Kysely`, `sql`, `z`, vitest's `describe`/`test`/`expect`…. Anything else a block uses, it declares or imports (`declare const
 //   chatId: string` is fine where the value comes from elsewhere). Add to the prelude only what many
 //   examples share and a reader takes for granted. Never write `*/` in a JSDoc example (it ends the
 //   comment): `// …` for elided code.
