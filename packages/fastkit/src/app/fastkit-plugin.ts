@@ -47,7 +47,7 @@ function hasForeignCharset(contentType: string): boolean {
  * ```ts
  * const app = Fastify()
  * await app.register(fastkit, { db: createDatabase<DB>({ url }) })
- * await app.register(new MessageRouter().plugin)
+ * await app.register(new TaskRouter().plugin)
  * ```
  */
 export const fastkit = fp(

@@ -73,7 +73,9 @@ export interface AccessTokens {
  *
  * @example
  * ```ts
- * const user = await resolve(app.container, AccessTokens).verify(tokenFromQuery)
+ * // a token that came another way than the Authorization header (a WebSocket's first message, say):
+ * declare const token: string
+ * const caller = await resolve(app.container, AccessTokens).verify(token) // AuthUser, or a 401
  * ```
  */
 export const AccessTokens = token<AccessTokens>('fastkit.AccessTokens')
@@ -84,7 +86,10 @@ export const AccessTokens = token<AccessTokens>('fastkit.AccessTokens')
  *
  * @example
  * ```ts
- * signJwt(header, { ...claims, iat: now + MAX_IAT_SKEW_SECONDS + 1 }, secret) // refused with 401
+ * import { signJwt } from 'fastkit/testing'
+ * const now = Math.floor(Date.now() / 1000)
+ * const early = signJwt({ alg: 'HS256', typ: 'JWT' }, { sub: user.id, iat: now + MAX_IAT_SKEW_SECONDS + 1, exp: now + 60 }, 'the secret')
+ * // `Bearer ${early}` is refused with 401
  * ```
  */
 export const MAX_IAT_SKEW_SECONDS = 30
@@ -105,7 +110,7 @@ export interface JwtAccessTokensOptions {
  *
  * @example
  * ```ts
- * const tokens = app.container.resolve(AccessTokens) // a JwtAccessTokens, registered by fastkitAuth
+ * const tokens = resolve(app.container, AccessTokens) // a JwtAccessTokens, registered by fastkitAuth
  * const { access_token } = tokens.issue({ id: user.id, username: user.username })
  * ```
  */

@@ -39,7 +39,8 @@ interface Waiter {
  * @example
  * ```ts
  * const queue = new HashQueue({ concurrency: 2 })
- * const hash = await queue.run(() => argon2.hash(password)) // or a 503 when the queue is full
+ * const hasher = new Argon2PasswordHasher()
+ * const hash = await queue.run(() => hasher.hash('correct horse battery staple')) // or a 503 when the queue is full
  * ```
  */
 export class HashQueue {

@@ -19,7 +19,7 @@ export interface KnownUsersOptions {
  * @example
  * ```ts
  * const users = new KnownUsers({ exists: async (id) => !!(await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst()) })
- * if (!(await users.exists(claims.sub))) throw new UnauthorizedError('Unknown user')
+ * if (!(await users.exists(user.id))) throw new UnauthorizedError('Unknown user')
  * ```
  */
 export class KnownUsers {

@@ -15,7 +15,7 @@ type Tables = { refresh_tokens: RefreshTokensTable }
  * @example
  * ```ts
  * const store = new KyselyRefreshTokenStore()
- * await UnitOfWork.run(db, (uow) => store.revokeUser({ uow, userId, at: new Date() }))
+ * await UnitOfWork.run(db, (uow) => store.revokeUser({ uow, userId: user.id, at: new Date() }))
  * ```
  */
 export class KyselyRefreshTokenStore implements RefreshTokenStore {

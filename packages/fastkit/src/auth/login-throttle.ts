@@ -39,6 +39,7 @@ export interface LoginThrottleOptions {
  *
  * @example
  * ```ts
+ * const body = z.object({ username: z.string(), password: z.string() }).parse(request.body)
  * const attempt: LoginAttempt = { username: body.username, address: request.ip }
  * ```
  */
@@ -52,6 +53,9 @@ export interface LoginAttempt {
  *
  * @example
  * ```ts
+ * const throttle = resolve(request.container, LoginThrottle)
+ * const hasher = resolve(request.container, PasswordHasher)
+ * declare const username: string, password: string, hash: string
  * const reservation = await throttle.reserve({ username, address: request.ip })
  * if (await hasher.verify({ hash, password })) await reservation.succeeded()
  * else await reservation.failed()
@@ -87,9 +91,12 @@ export interface LoginReservation {
  *
  * @example
  * ```ts
- * const throttle = request.container.resolve(LoginThrottle)
+ * const throttle = resolve(request.container, LoginThrottle)
+ * // your code: resolves the user, or throws a 401 for a wrong password
+ * declare function verifyPassword(username: string, password: string): Promise<AuthUser>
+ * declare const username: string, password: string
  * // Reserves first (429 without verifying when over a limit), settles by fn's outcome:
- * const user = await throttle.attempt({ username, address: request.ip }, () => auth.verifyPassword(username, password))
+ * const caller = await throttle.attempt({ username, address: request.ip }, () => verifyPassword(username, password))
  * ```
  */
 export class LoginThrottle {

@@ -21,12 +21,16 @@ export const MAX_PASSWORD_LENGTH = 128
  * @example
  * ```ts
  * const hasher = resolve(request.container, PasswordHasher)
- * const user = await users.findByUsername(username)
+ * const { username, password } = z.object({ username: z.string(), password: z.string() }).parse(request.body)
+ * const users = request.uow.db as Kysely<DB>
+ * const user = await users.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst()
  * const ok = user
  *   ? await hasher.verify({ hash: user.passwordHash, password })
  *   : await hasher.verifyDummy(password) // same cost: no user enumeration by timing
- * if (!ok) throw new UnauthorizedError('Invalid username or password')
- * if (user && hasher.needsRehash(user.passwordHash)) await users.setPasswordHash(user.id, await hasher.hash(password))
+ * if (!user || !ok) throw new UnauthorizedError('Invalid username or password')
+ * if (hasher.needsRehash(user.passwordHash)) {
+ *   await users.updateTable('users').set({ passwordHash: await hasher.hash(password) }).where('id', '=', user.id).execute()
+ * }
  * ```
  */
 export interface PasswordHasher {
@@ -63,6 +67,7 @@ export const PasswordHasher = token<PasswordHasher>('fastkit.PasswordHasher')
  *
  * @example
  * ```ts
+ * const body = z.object({ password: z.string() }).parse(request.body)
  * assertPasswordAcceptable(body.password) // throws before any argon2 work
  * ```
  */

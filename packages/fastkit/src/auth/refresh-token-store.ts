@@ -52,7 +52,9 @@ export interface RevokedFamily {
  *
  * @example
  * ```ts
- * const record = await store.findByHash({ uow, tokenHash })
+ * const store = resolve(app.container, RefreshTokenStore)
+ * declare const presented: string, nextId: string
+ * const record = await store.findByHash({ uow, tokenHash: hashRefreshToken(presented) })
  * if (record && !(await store.markUsed({ uow, id: record.id, replacedBy: nextId, at: new Date() }))) {
  *   // somebody else rotated it first
  * }
@@ -85,8 +87,9 @@ export interface RefreshTokenStore {
  *
  * @example
  * ```ts
- * await app.register(fastkitAuth, { ...jwt, refreshTokens: { store: new MyStore() } })
- * resolve(app.container, RefreshTokenStore) // MyStore
+ * class MyStore extends KyselyRefreshTokenStore {} // or your own RefreshTokenStore
+ * await app.register(fastkitAuth, { ...auth, refreshTokens: { store: new MyStore() } })
+ * resolve(app.container, RefreshTokenStore) // the MyStore
  * ```
  */
 export const RefreshTokenStore = token<RefreshTokenStore>('fastkit.RefreshTokenStore')

@@ -15,7 +15,11 @@ export const REFRESH_TOKENS_TABLE = 'refresh_tokens'
  *
  * @example
  * ```ts
- * interface DB { users: UsersTable; refresh_tokens: RefreshTokensTable }
+ * import type { Generated } from 'kysely'
+ * interface DB {
+ *   users: { id: Generated<string>; username: string }
+ *   refresh_tokens: RefreshTokensTable
+ * }
  * ```
  */
 export interface RefreshTokensTable {
@@ -100,6 +104,8 @@ export async function dropRefreshTokensTable(db: Kysely<any>): Promise<void> {
  *
  * @example
  * ```ts
+ * import type { Migration } from 'kysely'
+ * declare const appMigrations: Record<string, Migration> // { '0001_users': … }
  * await migrateToLatest(db, {
  *   migrations: { ...appMigrations, '0002_refresh_tokens': refreshTokensMigration({ references: 'users.id' }) },
  * })

@@ -93,6 +93,7 @@ const INVALID = 'Invalid refresh token'
  *   async refresh(refreshToken: string) {
  *     const next = await this.refreshTokens.rotate({ token: refreshToken }) // 401 if not current
  *     const user = await this.users.findById(next.userId)
+ *     if (!user) throw new UnauthorizedError('Invalid refresh token') // the user is gone
  *     return { ...this.accessTokens.issue(user), refresh_token: next.token }
  *   }
  * }
@@ -237,7 +238,8 @@ export class RefreshTokens {
  *
  * @example
  * ```ts
- * const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hashRefreshToken(token)).executeTakeFirst()
+ * declare const presented: string // a refresh token a client sent
+ * const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hashRefreshToken(presented)).executeTakeFirst()
  * ```
  */
 export function hashRefreshToken(token: string): string {

@@ -8,7 +8,7 @@ import { MemoryThrottleStore, type ThrottleStore } from './throttle-store.js'
  *
  * @example
  * ```ts
- * new RegistrationThrottle({ perAddress: { limit: 10, windowSeconds: 3600 }, store })
+ * new RegistrationThrottle({ perAddress: { limit: 10, windowSeconds: 3600 }, store: new MemoryThrottleStore() })
  * ```
  */
 export interface RegistrationThrottleOptions {
@@ -30,8 +30,11 @@ export interface RegistrationThrottleOptions {
  *
  * @example
  * ```ts
- * const throttle = resolve(request.container, RegistrationThrottle)
- * return throttle.attempt({ address: request.ip }, () => service.register(body))
+ * declare function createAccount(body: unknown): Promise<{ id: string }> // your code
+ * app.post('/register', async (request) => {
+ *   const throttle = resolve(request.container, RegistrationThrottle)
+ *   return throttle.attempt({ address: request.ip }, () => createAccount(request.body)) // 429 beyond the limit
+ * })
  * ```
  */
 export class RegistrationThrottle {

@@ -57,8 +57,9 @@ export interface SessionRevocationsOptions {
  * @example
  * ```ts
  * const revocations = resolve(app.container, SessionRevocations)
+ * const { familyId } = await resolve(request.container, RefreshTokens).issue({ userId: user.id })
  * revocations.end({ sessionIds: [familyId], reason: 'logout' })
- * revocations.isRevoked({ sub: userId, sid: familyId }) // true, until that login's last token expired
+ * revocations.isRevoked({ sub: user.id, sid: familyId }) // true, until that login's last token expired
  * ```
  */
 export class SessionRevocations {

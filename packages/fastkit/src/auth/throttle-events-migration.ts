@@ -5,7 +5,7 @@ import type { Kysely, Migration } from 'kysely'
  *
  * @example
  * ```ts
- * await db.deleteFrom(THROTTLE_EVENTS_TABLE).execute() // forget every throttle count
+ * await sql`delete from ${sql.table(THROTTLE_EVENTS_TABLE)}`.execute(db) // forget every throttle count
  * ```
  */
 export const THROTTLE_EVENTS_TABLE = 'throttle_events'
@@ -16,7 +16,11 @@ export const THROTTLE_EVENTS_TABLE = 'throttle_events'
  *
  * @example
  * ```ts
- * interface DB { users: UsersTable; throttle_events: ThrottleEventsTable }
+ * import type { Generated } from 'kysely'
+ * interface DB {
+ *   users: { id: Generated<string>; username: string }
+ *   throttle_events: ThrottleEventsTable
+ * }
  * ```
  */
 export interface ThrottleEventsTable {

@@ -18,7 +18,9 @@ export interface ThrottleLimit {
  *
  * @example
  * ```ts
- * const r = await store.reserve({ id, at: Date.now(), limits })
+ * const store = new MemoryThrottleStore()
+ * const limits = [{ key: `register:address:${request.ip}`, limit: 10, windowMs: 3_600_000 }]
+ * const r: ThrottleReservation = await store.reserve({ id: crypto.randomUUID(), at: Date.now(), limits })
  * if (!r.granted) throw new RateLimitedError(r.retryAfterMs / 1000)
  * ```
  */
@@ -35,8 +37,11 @@ export type ThrottleReservation = { readonly granted: true } | { readonly grante
  *
  * @example
  * ```ts
+ * import { randomUUID } from 'node:crypto'
+ * const store: ThrottleStore = new MemoryThrottleStore()
+ * const id = randomUUID()
  * const limits = [{ key: 'login:user:alice', limit: 5, windowMs: 900_000 }]
- * const r = await store.reserve({ id: randomUUID(), at: Date.now(), limits })
+ * const r = await store.reserve({ id, at: Date.now(), limits })
  * if (r.granted) await store.release({ keys: ['login:user:alice'], id }) // not counted after all
  * ```
  */

@@ -115,7 +115,7 @@ export interface LiveConnection {
  *
  * @example
  * ```ts
- * connectLive({ …, refreshOn: [...DEFAULT_REFRESH_CLOSE_CODES, 4401] })
+ * connectLive({ url: '/ws', token: () => session.accessToken, onEvent: console.log, refreshOn: [...DEFAULT_REFRESH_CLOSE_CODES, 4401] })
  * ```
  */
 export const DEFAULT_REFRESH_CLOSE_CODES: readonly number[] = [4001]
@@ -126,7 +126,7 @@ export const DEFAULT_REFRESH_CLOSE_CODES: readonly number[] = [4001]
  *
  * @example
  * ```ts
- * connectLive({ …, endOn: DEFAULT_END_CLOSE_CODES, onEnded: () => logOut() })
+ * connectLive({ url: '/ws', token: () => session.accessToken, onEvent: console.log, endOn: DEFAULT_END_CLOSE_CODES, onEnded: () => session.logOut() })
  * ```
  */
 export const DEFAULT_END_CLOSE_CODES: readonly number[] = [4003]
@@ -163,14 +163,16 @@ const OPEN = 1
  *
  * @example
  * ```ts
- * import { connectLive } from 'fastkit/client'
+ * import { connectLive, type LiveEvent } from 'fastkit/client'
+ * declare function fetchMissedMessages(): Promise<LiveEvent[]> // your API call
+ * declare function render(event: LiveEvent): void
  *
  * const live = connectLive({
  *   url: '/ws',
- *   token: ({ refresh }) => (refresh ? session.refresh() : session.accessToken),
+ *   token: async ({ refresh }) => (refresh ? (await session.refresh()).accessToken : session.accessToken),
  *   catchUp: async ({ reconnect }) => (reconnect ? fetchMissedMessages() : []),
  *   onEvent: (event) => render(event),
- *   onStatus: (status) => (indicator.textContent = status),
+ *   onStatus: (status) => console.log(status), // connecting, syncing, open, offline, closed
  * })
  * // on logout:
  * live.close()

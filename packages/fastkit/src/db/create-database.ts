@@ -49,6 +49,7 @@ export interface PoolOptions {
  *
  * @example
  * ```ts
+ * import { CamelCasePlugin } from 'kysely'
  * createDatabase<DB>({ url: process.env.DATABASE_URL!, pool: { max: 20 }, plugins: [new CamelCasePlugin()] })
  * ```
  */

@@ -37,7 +37,11 @@ export class DataDirLockedError extends Error {
  * @example
  * ```ts
  * const lock = lockDataDir('./data')
- * try { … } finally { lock.release() }
+ * try {
+ *   // … use ./data …
+ * } finally {
+ *   lock.release()
+ * }
  * ```
  */
 export interface DataDirLock {

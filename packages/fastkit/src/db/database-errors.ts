@@ -14,7 +14,12 @@ interface PgErrorLike {
  *
  * @example
  * ```ts
- * if (isDatabaseError(error) && error.code === PgErrorCode.UNIQUE_VIOLATION) throw new ConflictError('Name taken')
+ * try {
+ *   await db.insertInto('tasks').values({ title: 'write the docs' }).execute()
+ * } catch (error) {
+ *   if (isDatabaseError(error) && error.code === PgErrorCode.UNIQUE_VIOLATION) throw new ConflictError('Title taken')
+ *   throw error
+ * }
  * ```
  */
 export const PgErrorCode = {
@@ -46,7 +51,12 @@ export const PgErrorCode = {
  *
  * @example
  * ```ts
- * catch (error) { if (isDatabaseError(error) && error.constraint === 'users_username_key') … }
+ * try {
+ *   await db.insertInto('users').values({ username: 'ann', passwordHash: '…' }).execute()
+ * } catch (error) {
+ *   if (isDatabaseError(error) && error.constraint === 'users_username_key') throw new ConflictError('Username taken')
+ *   throw error
+ * }
  * ```
  */
 export function isDatabaseError(error: unknown): error is PgErrorLike {

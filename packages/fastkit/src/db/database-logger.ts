@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * createDatabase<DB>({ url: 'pglite://./data', logger: { warn: (message) => log.warn(message) } })
+ * createDatabase<DB>({ url: 'pglite://./data', logger: { warn: (message) => app.log.warn(message) } })
  * ```
  */
 export interface DatabaseLogger {

@@ -33,6 +33,7 @@ import { attachConstraintColumns, knownConstraintColumns, loadUniqueConstraints 
  *
  * @example
  * ```ts
+ * import { PGlite } from '@electric-sql/pglite'
  * new PGliteDialect({ dataDir: './data' })
  * new PGliteDialect({ pglite: await PGlite.create() })
  * ```
@@ -61,6 +62,7 @@ const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryN
  *
  * @example
  * ```ts
+ * import { PGlite } from '@electric-sql/pglite'
  * const pglite = await PGlite.create()
  * const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) })
  * ```

@@ -13,8 +13,11 @@ const SHARED_BITS = 0o077
  *
  * @example
  * ```ts
+ * import { randomBytes } from 'node:crypto'
+ * import { writeFileSync } from 'node:fs'
+ * import path from 'node:path'
  * const dataDir = ensurePrivateDir(process.env.DATA_DIR ?? '.data')
- * writeFileSync(path.join(dataDir, 'secret'), secret, { mode: 0o600 })
+ * writeFileSync(path.join(dataDir, 'secret'), randomBytes(32).toString('base64url'), { mode: 0o600 })
  * ```
  */
 export function ensurePrivateDir(dir: string, options: { logger?: DatabaseLogger } = {}): string {

@@ -10,7 +10,7 @@ import { token } from './token.js'
  * ```ts
  * class Cleanup {
  *   static readonly inject = [Database] as const
- *   constructor(private readonly db: Kysely<any>) {}
+ *   constructor(private readonly db: Kysely<DB>) {}
  * }
  * ```
  */
@@ -21,6 +21,7 @@ export const Database = token<Kysely<any>>('fastkit.Database')
  *
  * @example
  * ```ts
+ * import type { FastifyBaseLogger } from 'fastify'
  * class TaskService extends BaseService<TaskRepository> {
  *   static readonly inject = [TaskRepository, Logger] as const
  *   constructor(tasks: TaskRepository, private readonly log: FastifyBaseLogger) { super(tasks) }

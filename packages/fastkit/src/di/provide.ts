@@ -48,6 +48,9 @@ export type InjectList<C extends abstract new (...args: any) => any> = [] extend
  *
  * @example
  * ```ts
+ * class PriceCache {
+ *   readonly prices = new Map<string, number>()
+ * }
  * provide(app.container, PriceCache, { lifetime: 'singleton' })
  * ```
  */
@@ -63,8 +66,8 @@ const registered = new WeakMap<DependencyContainer, WeakSet<object>>()
  *
  * @example
  * ```ts
- * provide(app.container, MessageService)
- * const service = request.container.resolve(MessageService)
+ * provide(app.container, TaskService) // and TaskRepository with it
+ * const service = resolve(request.container, TaskService)
  * ```
  */
 export function provide<C extends new (...args: any) => any>(
@@ -140,8 +143,16 @@ function trackDisposable(container: DependencyContainer, instance: Disposable): 
  *
  * @example
  * ```ts
+ * class ImportJob {
+ *   static readonly inject = [Database] as const
+ *   constructor(private readonly db: Kysely<DB>) {}
+ *   async run(): Promise<void> {
+ *     // … work with this.db
+ *   }
+ * }
+ * provide(app.container, ImportJob)
  * const scope = app.container.createChildContainer()
- * try { await scope.resolve(ImportJob).run() } finally { await disposeContainer(scope) }
+ * try { await resolve(scope, ImportJob).run() } finally { await disposeContainer(scope) }
  * ```
  */
 export async function disposeContainer(container: DependencyContainer): Promise<void> {

@@ -6,9 +6,10 @@ declare const tokenType: unique symbol
  *
  * @example
  * ```ts
+ * interface AppConfig { readonly jwtSecret: string }
  * export const Config = token<AppConfig>('Config')
- * container.register(Config, { useValue: config })
- * const config = container.resolve(Config) // AppConfig
+ * app.container.register(Config, { useValue: { jwtSecret: process.env.JWT_SECRET! } })
+ * const config = resolve(app.container, Config) // AppConfig
  * ```
  */
 export type Token<T> = symbol & { readonly [tokenType]?: T }
@@ -20,7 +21,10 @@ export type Token<T> = symbol & { readonly [tokenType]?: T }
  * ```ts
  * export const Clock = token<() => Date>('Clock')
  * app.container.register(Clock, { useValue: () => new Date() })
- * class InvoiceService { static readonly inject = [InvoiceRepository, Clock] as const; … }
+ * class TaskClock {
+ *   static readonly inject = [TaskRepository, Clock] as const
+ *   constructor(private readonly tasks: TaskRepository, private readonly now: () => Date) {}
+ * }
  * ```
  */
 export function token<T>(name: string): Token<T> {

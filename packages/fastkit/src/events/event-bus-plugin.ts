@@ -10,7 +10,7 @@ import type { EventTransport } from './event-transport.js'
  *
  * @example
  * ```ts
- * await app.register(eventBus, { transport: defaultTransport({ databaseUrl, redisUrl }) })
+ * await app.register(eventBus, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
  * ```
  */
 export interface EventBusPluginOptions {
@@ -29,7 +29,7 @@ export interface EventBusPluginOptions {
  * @example
  * ```ts
  * await app.register(fastkit, { db })
- * await app.register(eventBus, { transport: defaultTransport({ databaseUrl, redisUrl }) })
+ * await app.register(eventBus, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
  * await app.register(websocketGateway, { authenticate: (token) => app.verifyAccessToken(token) })
  * ```
  */

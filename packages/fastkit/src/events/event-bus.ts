@@ -11,7 +11,7 @@ export type EventListener = (message: EventMessage) => void
  *
  * @example
  * ```ts
- * new EventBus({ transport: new RedisTransport({ url: process.env.REDIS_URL }), onError: (e) => log.error(e) })
+ * new EventBus({ transport: new RedisTransport({ url: process.env.REDIS_URL }), onError: (e) => app.log.error(e) })
  * ```
  */
 export interface EventBusOptions {
@@ -112,7 +112,7 @@ export class EventBus {
    *
    * @example
    * ```ts
-   * uow.beforeCommit(() => bus.publishInTransaction(uow.db, { topics: ['user:42'], type: 'hello', data: {} }))
+   * uow.beforeCommit(() => app.events.publishInTransaction(uow.db, { topics: ['user:42'], type: 'hello', data: {} }))
    * ```
    */
   async publishInTransaction(db: Kysely<any>, messages: EventMessage | readonly EventMessage[]): Promise<void> {

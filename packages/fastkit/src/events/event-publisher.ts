@@ -28,16 +28,22 @@ export type EventOf<Events extends EventMap = EventMap> = {
  *
  * @example
  * ```ts
+ * type Message = RepositoryRow<MessageRepository>
  * type ChatEvents = { 'message.created': Message; 'message.deleted': { id: string; chatId: string } }
  * export class ChatEventPublisher extends EventPublisher<ChatEvents> {}
  *
  * class MessageService {
- *   static readonly inject = [MessageRepository, ChatEventPublisher] as const
- *   constructor(private readonly messages: MessageRepository, private readonly events: ChatEventPublisher) {}
- *   async post(chatId: string, body: string) {
- *     const message = await this.messages.insert({ chatId, body })
- *     const members = await this.messages.memberIds(chatId) // inside the same transaction
- *     this.events.publish(members.map(userTopic), { type: 'message.created', data: message })
+ *   static readonly inject = [MessageRepository, UnitOfWork, ChatEventPublisher] as const
+ *   constructor(
+ *     private readonly messages: MessageRepository,
+ *     private readonly uow: UnitOfWork<DB>,
+ *     private readonly events: ChatEventPublisher,
+ *   ) {}
+ *   async post(chatId: string, senderId: string, text: string) {
+ *     const message = await this.messages.create({ chatId, senderId, text })
+ *     // inside the same transaction; sent once it commits:
+ *     const members = await this.uow.db.selectFrom('chat_members').select('userId').where('chatId', '=', chatId).execute()
+ *     this.events.publish(members.map((m) => userTopic(m.userId)), { type: 'message.created', data: message })
  *     return message
  *   }
  * }

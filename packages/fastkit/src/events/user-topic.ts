@@ -6,6 +6,8 @@
  *
  * @example
  * ```ts
+ * declare const events: EventPublisher // a service's, from its `static inject`
+ * declare const memberIds: string[], message: { id: string; chatId: string; text: string }
  * events.publish(memberIds.map(userTopic), { type: 'message.created', data: message })
  * ```
  */

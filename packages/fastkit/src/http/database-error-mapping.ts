@@ -48,8 +48,12 @@ function uniqueViolationMessage(columns: readonly string[] | undefined): string 
  *
  * @example
  * ```ts
- * mapDatabaseError(uniqueViolation) // ConflictError: 'username already exists'
- * mapDatabaseError(new Error('x'))  // undefined
+ * try {
+ *   await db.insertInto('users').values({ username: 'ann', passwordHash: '…' }).execute()
+ * } catch (error) {
+ *   throw mapDatabaseError(error) ?? error // a taken username: ConflictError 'username already exists'
+ * }
+ * mapDatabaseError(new Error('x')) // undefined: not a database error
  * ```
  */
 export function mapDatabaseError(error: unknown): HttpError | undefined {

@@ -15,7 +15,9 @@
  *
  * @example
  * ```ts
- * if (problem.code === ErrorCode.VALIDATION_FAILED) showFieldErrors(problem.errors)
+ * const res = await app.inject({ method: 'POST', url: '/tasks', payload: { title: '' } })
+ * const problem = res.json<Problem>()
+ * if (problem.code === ErrorCode.VALIDATION_FAILED) console.log(problem.errors) // [{ path: 'body.title', … }]
  * ```
  */
 export const ErrorCode = {
@@ -160,7 +162,8 @@ export class UnauthorizedError extends HttpError {
  *
  * @example
  * ```ts
- * if (message.senderId !== this.user.id) throw new ForbiddenError('Only the sender may edit a message')
+ * const message = await db.selectFrom('messages').selectAll().where('id', '=', 'b3c…').executeTakeFirstOrThrow()
+ * if (message.senderId !== user.id) throw new ForbiddenError('Only the sender may edit a message')
  * ```
  */
 export class ForbiddenError extends HttpError {
@@ -174,8 +177,8 @@ export class ForbiddenError extends HttpError {
  *
  * @example
  * ```ts
- * const chat = await this.chats.findById(id)
- * if (!chat) throw new NotFoundError('Chat not found')
+ * const task = await resolve(request.container, TaskRepository).findById('b3c…')
+ * if (!task) throw new NotFoundError('Task not found')
  * ```
  */
 export class NotFoundError extends HttpError {
@@ -189,6 +192,7 @@ export class NotFoundError extends HttpError {
  *
  * @example
  * ```ts
+ * declare const existing: Task
  * if (existing.done) throw new ConflictError('A finished task cannot be renamed')
  * ```
  */
@@ -237,7 +241,12 @@ export class ServiceUnavailableError extends HttpError {
  *
  * @example
  * ```ts
- * try { await service.create(input) } catch (error) { if (isHttpError(error) && error.status === 409) … }
+ * try {
+ *   await resolve(request.container, TaskService).openCount()
+ * } catch (error) {
+ *   if (isHttpError(error) && error.status === 409) console.log(error.code) // 'CONFLICT'
+ *   else throw error
+ * }
  * ```
  */
 export function isHttpError(error: unknown): error is HttpError {

@@ -10,8 +10,13 @@ import { ErrorCode, HttpError, isHttpError, NotFoundError, ValidationError, type
  * documents it as every route's `4XX` response).
  *
  * @example
- * ```ts
- * this.route({ method: 'POST', url: '/import', body: ImportBody, response: ImportResult, responses: { 422: ProblemSchema }, handler })
+ * ```ts method-body=TaskRouter
+ * const ImportBody = z.object({ csv: z.string() })
+ * const ImportResult = z.object({ imported: z.number().int() })
+ * this.route({
+ *   method: 'POST', url: '/import', body: ImportBody, response: ImportResult, responses: { 422: ProblemSchema },
+ *   handler: async ({ body }) => ({ imported: body.csv.split('\n').length }),
+ * })
  * ```
  */
 export const ProblemSchema = z
@@ -31,6 +36,7 @@ export const ProblemSchema = z
  *
  * @example
  * ```ts
+ * const res = await fetch('http://localhost:3000/tasks', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
  * const problem = (await res.json()) as Problem // { type, title, status, detail, code, errors? }
  * ```
  */
@@ -86,6 +92,9 @@ export function formatValidationIssues(issues: readonly ValidationIssueLike[], c
  *
  * @example
  * ```ts
+ * import type { RawData, WebSocket } from 'ws'
+ * declare const socket: WebSocket
+ * declare function handle(raw: RawData): Promise<void> // your message handler
  * socket.on('message', (raw) => handle(raw).catch((error) => socket.send(JSON.stringify(problemOf(toHttpError(error))))))
  * ```
  */
@@ -142,6 +151,7 @@ export function problemOf(error: HttpError): Problem {
  *
  * @example
  * ```ts
+ * let maintenance = false
  * app.addHook('onRequest', async (request, reply) => {
  *   if (maintenance) return sendProblem(reply, new ServiceUnavailableError('Down for maintenance'))
  * })

@@ -39,7 +39,7 @@ export interface OpenApiOptions {
  * @example
  * ```ts
  * await app.register(openapi, { title: 'Chat API', version: '1.0.0', tokenUrl: '/auth/login' })
- * await app.register(new MessageRouter().plugin)
+ * await app.register(new TaskRouter().plugin)
  * ```
  */
 export const openapi = fp(

@@ -79,7 +79,9 @@ export interface WebSocketGateway {
  *
  * @example
  * ```ts
- * socket.addEventListener('close', (event) => { if (event.code === CloseCode.GOING_AWAY) reconnectLater() })
+ * import WebSocket from 'ws'
+ * const socket = new WebSocket('ws://localhost:3000/ws', ['bearer', session.accessToken])
+ * socket.addEventListener('close', (event) => { if (event.code === CloseCode.GOING_AWAY) console.log('the server restarts: reconnect later') })
  * ```
  */
 export const CloseCode = {
@@ -142,13 +144,13 @@ const UNSUPPORTED = Buffer.from(
  *
  * @example
  * ```ts
- * await app.register(eventBus, { transport: defaultTransport({ databaseUrl, redisUrl }) })
+ * await app.register(eventBus, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
  * await app.register(websocketGateway, {
  *   authenticate: (token) => app.verifyAccessToken(token), // { id } | null
- *   allowedOrigins: config.corsOrigins,
+ *   allowedOrigins: ['https://chat.example.com'],
  * })
- * // in a service, inside the request's transaction:
- * events.publish(memberIds.map(userTopic), { type: 'message.created', data: message })
+ * // then a service publishes inside the request's transaction (see EventPublisher), and every
+ * // connection of the users in `userTopic(id)` receives the event once that transaction commits
  * ```
  */
 export const websocketGateway = fp(

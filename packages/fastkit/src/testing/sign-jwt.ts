@@ -9,7 +9,7 @@ const HASHES: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 'sha3
  *
  * @example
  * ```ts
- * const expired = signJwt({ alg: 'HS256', typ: 'JWT' }, { sub: user.id, iss, aud, exp: 1 }, secret)
+ * const expired = signJwt({ alg: 'HS256', typ: 'JWT' }, { sub: user.id, iss: auth.issuer, aud: auth.audience, exp: 1 }, auth.secret)
  * expect((await app.inject({ url: '/me', headers: { authorization: `Bearer ${expired}` } })).statusCode).toBe(401)
  * ```
  */

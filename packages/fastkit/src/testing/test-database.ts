@@ -9,7 +9,8 @@ import { migrateToLatest, type MigrateOptions } from '../db/migrations.js'
  *
  * @example
  * ```ts
- * const t: TestDatabase<DB> = await createTestDatabase<DB>('pglite', { migrations: { folder } })
+ * import { migrations } from './migrations/index.js'
+ * const t: TestDatabase<DB> = await createTestDatabase<DB>('pglite', { migrations: { migrations } })
  * await t.db.selectFrom('tasks').selectAll().execute()
  * await t.destroy()
  * ```
@@ -42,7 +43,11 @@ export function testServerUrl(): string | undefined {
  * @example
  * ```ts
  * const redis = testRedisUrl()
- * if (redis) describe('over Redis', () => { … })
+ * if (redis) {
+ *   describe('over Redis', () => {
+ *     // … tests that connect to `redis`
+ *   })
+ * }
  * ```
  */
 export function testRedisUrl(): string | undefined {
@@ -55,7 +60,9 @@ export function testRedisUrl(): string | undefined {
  *
  * @example
  * ```ts
- * describe.each(dialectsUnderTest())('tasks on %s', (kind) => { … })
+ * describe.each(dialectsUnderTest())('tasks on %s', (kind) => {
+ *   // … createTestDatabase<DB>(kind, …) and the tests
+ * })
  * ```
  */
 export function dialectsUnderTest(): DatabaseKind[] {

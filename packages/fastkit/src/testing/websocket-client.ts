@@ -41,7 +41,7 @@ export interface WebSocketTestClient {
  *
  * @example
  * ```ts
- * webSocketUrl('http://127.0.0.1:3000', { token }) // 'ws://127.0.0.1:3000/ws?token=…'
+ * webSocketUrl('http://127.0.0.1:3000', { token: 'eyJ…', via: 'query' }) // 'ws://127.0.0.1:3000/ws?token=eyJ…'
  * ```
  */
 export function webSocketUrl(baseUrl: string, options: WebSocketClientOptions = {}): string {
@@ -64,10 +64,13 @@ function open(baseUrl: string, options: WebSocketClientOptions): WebSocket {
  *
  * @example
  * ```ts
- * const alice = await connectWebSocket(`http://127.0.0.1:${port}`, { token: aliceToken })
- * await postMessage(…)
+ * declare const chatId: string // a chat the user is a member of
+ * const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 })
+ * const { access_token } = app.issueAccessToken(user)
+ * const alice = await connectWebSocket(baseUrl, { token: access_token })
+ * await app.inject({ method: 'POST', url: '/messages', headers: { authorization: `Bearer ${access_token}` }, payload: { chatId, text: 'hi' } })
  * const [event] = await alice.waitUntil((events) => events.length === 1)
- * expect(event.type).toBe('message.created')
+ * expect(event?.type).toBe('message.created')
  * await alice.close()
  * ```
  */
@@ -135,7 +138,7 @@ export async function connectWebSocket(baseUrl: string, options: WebSocketClient
  *
  * @example
  * ```ts
- * const refused = await refusedWebSocketUpgrade(baseUrl, { token: 'expired…' })
+ * const refused = await refusedWebSocketUpgrade('http://127.0.0.1:3000', { token: 'expired…' })
  * expect(refused.status).toBe(401)
  * ```
  */

@@ -20,8 +20,11 @@ import { statementTimeoutSql } from '../db/create-database.js'
  *
  * @example
  * ```ts
- * await UnitOfWork.run(db, (uow) => report(uow), { isolationLevel: 'repeatable read', readOnly: true })
- * super(TaskService, '/tasks', TaskCreate, TaskRead, { routes: { list: { uow: { readOnly: true } } } })
+ * const tasks = await UnitOfWork.run(db, (uow) => uow.db.selectFrom('tasks').selectAll().execute(), {
+ *   isolationLevel: 'repeatable read',
+ *   readOnly: true,
+ * })
+ * // per route of a BaseRouter: this.route({ …, uow: { readOnly: true } })
  * ```
  */
 export interface UnitOfWorkOptions {
@@ -49,7 +52,7 @@ export interface UnitOfWorkOptions {
  *
  * @example
  * ```ts
- * if (request.uow.state === 'open') request.uow.afterCommit(() => audit(request.id))
+ * if (request.uow.state === 'open') request.uow.afterCommit(() => request.log.info('committed'))
  * ```
  */
 export type UnitOfWorkState = 'open' | 'committed' | 'rolledBack'
@@ -91,9 +94,10 @@ export class UnitOfWorkClosedError extends Error {
  *
  * @example
  * ```ts
+ * declare const chatId: string
  * const message = await UnitOfWork.run(db, async (uow) => {
- *   const row = await uow.db.insertInto('messages').values(input).returningAll().executeTakeFirstOrThrow()
- *   uow.afterCommit(() => events.emit('message.created', row))
+ *   const row = await uow.db.insertInto('messages').values({ chatId, senderId: user.id, text: 'hi' }).returningAll().executeTakeFirstOrThrow()
+ *   uow.afterCommit(() => app.log.info({ messageId: row.id }, 'message created')) // only once it is stored
  *   return row
  * })
  * ```
@@ -180,7 +184,7 @@ export class UnitOfWork<DB = any> {
    *
    * @example
    * ```ts
-   * uow.beforeCommit(() => sql`select pg_notify('changes', ${id})`.execute(uow.db))
+   * uow.beforeCommit(() => sql`select pg_notify('changes', ${user.id})`.execute(uow.db))
    * ```
    */
   beforeCommit(fn: BeforeCommitCallback): void {
