@@ -136,6 +136,24 @@ describe('every HTTP error is problem+json', () => {
   })
 })
 
+test('serverOptions(overrides): the app’s own options on top, http merged key by key, the rest kept', async () => {
+  const app = Fastify(serverOptions({ keepAliveTimeout: 2_000, http: { headersTimeout: 5_000 } }))
+  try {
+    await app.ready()
+    expect(app.server.keepAliveTimeout).toBe(2_000)
+    expect(app.server.headersTimeout).toBe(5_000)
+    // Not overridden: fastkit's timeouts and its problem+json answers stay.
+    expect(app.server.requestTimeout).toBe(serverOptions().requestTimeout)
+    expect(app.server.timeout).toBe(serverOptions().connectionTimeout)
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = app.server.address() as AddressInfo
+    const answer = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
+    expect(answer).toMatch(/^HTTP\/1\.1 400 [\s\S]*application\/problem\+json/)
+  } finally {
+    await app.close()
+  }
+})
+
 test('a request that takes longer than requestTimeout to arrive gets a 408 problem from Node', async () => {
   const db = createDatabase('memory://')
   // Node checks request deadlines every connectionsCheckingInterval (30 s by default): shortened here.
