@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Kysely } from 'kysely'
-import { fastkit, fastkitAuth, fastkitServerOptions, LoginThrottle, openapi, recommendedServerOptions, redactingLogger, RegistrationThrottle, type EventTransport } from 'fastkit'
+import { fastkit, fastkitAuth, LoginThrottle, openapi, redactingLogger, RegistrationThrottle, serverOptions, type EventTransport } from 'fastkit'
 import { AccountRouter } from './auth/account.router.js'
 import { AuthRouter } from './auth/auth.router.js'
 import { throttleStoreFor } from './auth/throttle-store.js'
@@ -44,14 +44,14 @@ type AuthOptions = Parameters<typeof fastkitAuth>[1]
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, db } = options
   // Tokens never reach a log line: ?token= redacted, no headers (see fastkit's redactingLogger).
-  const app = Fastify({
-    ...recommendedServerOptions,
-    ...fastkitServerOptions,
-    bodyLimit: 64 * 1024,
-    trustProxy: false,
-    ...options.fastify,
-    logger: redactingLogger(options.fastify?.logger),
-  })
+  const app = Fastify(
+    serverOptions({
+      bodyLimit: 64 * 1024,
+      trustProxy: false,
+      ...options.fastify,
+      logger: redactingLogger(options.fastify?.logger),
+    }),
+  )
   await app.register(fastkit, { db })
   // One store for both throttles, shared by every process of the chat (see throttle-store.ts).
   const store = throttleStoreFor(config, db)

@@ -1,15 +1,16 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { createDatabase, MemoryTransport, recommendedServerOptions } from 'fastkit'
+import { createDatabase, MemoryTransport, serverOptions } from 'fastkit'
 import { buildApp } from '../src/app.js'
 import type { DB } from '../src/db/schema.js'
 import { testConfig } from './support/chat-app.js'
 
 // About the network, not the database: one embedded PGlite, whatever the matrix.
-describe('the chat server cuts off clients that hold a request open (fastkit’s recommendedServerOptions)', () => {
+describe('the chat server cuts off clients that hold a request open (fastkit’s serverOptions())', () => {
   let app: FastifyInstance
   let port: number
+  const recommended = serverOptions()
   const db = createDatabase<DB>('memory://')
 
   beforeAll(async () => {
@@ -23,16 +24,16 @@ describe('the chat server cuts off clients that hold a request open (fastkit’s
   })
 
   test('the server runs with the recommended timeouts', () => {
-    expect(app.server.requestTimeout).toBe(recommendedServerOptions.requestTimeout)
-    expect(app.server.headersTimeout).toBe(recommendedServerOptions.http.headersTimeout)
-    expect(app.server.keepAliveTimeout).toBe(recommendedServerOptions.keepAliveTimeout)
-    expect(app.server.timeout).toBe(recommendedServerOptions.connectionTimeout)
+    expect(app.server.requestTimeout).toBe(recommended.requestTimeout)
+    expect(app.server.headersTimeout).toBe(recommended.http.headersTimeout)
+    expect(app.server.keepAliveTimeout).toBe(recommended.keepAliveTimeout)
+    expect(app.server.timeout).toBe(recommended.connectionTimeout)
   })
 
   test(
     'a client that sends its body one byte every 2 s is cut off once requestTimeout has passed',
     async () => {
-      const limit = recommendedServerOptions.requestTimeout
+      const limit = recommended.requestTimeout
       const socket = connect(port, '127.0.0.1')
       let received = ''
       socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
@@ -53,6 +54,6 @@ describe('the chat server cuts off clients that hold a request open (fastkit’s
       expect(closedAfter).toBeLessThan(limit + 5_000)
       expect(received).toMatch(/^HTTP\/1\.1 408 /)
     },
-    recommendedServerOptions.requestTimeout + 15_000,
+    recommended.requestTimeout + 15_000,
   )
 })

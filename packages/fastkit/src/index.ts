@@ -1,6 +1,8 @@
 /**
  * fastkit: typed, transactional, real-time APIs on Fastify 5, Kysely and PostgreSQL.
- * This is the one public barrel; test helpers live in `fastkit/testing`.
+ * This barrel holds what an app is written with. The pieces for writing your own store, transport,
+ * hasher or dialect are in `fastkit/extend`; test helpers in `fastkit/testing`; the browser client in
+ * `fastkit/client`.
  */
 import 'reflect-metadata'
 // For its types only: Fastify's instance, request and route config as fastkit's plugins extend them.
@@ -8,28 +10,23 @@ import './fastify-augmentations.js'
 
 // app
 export { fastkit, type FastkitOptions } from './app/fastkit-plugin.js'
-export { recommendedServerOptions } from './app/recommended-server-options.js'
-
-export { closeGracefully, gracefulShutdown, type CloseGracefullyOptions, type CloseGracefullyResult } from './app/graceful-shutdown.js'
+export { serverOptions } from './http/server-options.js'
+export { closeGracefully, type CloseGracefullyOptions, type CloseGracefullyResult } from './app/graceful-shutdown.js'
 
 // database
 export { createDatabase, databaseKind, poolStats, type DatabaseKind, type DatabaseOptions, type PoolOptions } from './db/create-database.js'
-export { PGliteDialect, type PGliteDialectConfig } from './db/pglite-dialect.js'
-export { DataDirLockedError, lockDataDir, type DataDirLock } from './db/data-dir-lock.js'
+export { DataDirLockedError } from './db/data-dir-lock.js'
 export type { DatabaseLogger } from './db/database-logger.js'
-export { ensurePrivateDir, makeTreePrivate } from './db/private-data-dir.js'
+export { ensurePrivateDir } from './db/private-data-dir.js'
 export { migrateToLatest, type MigrateOptions } from './db/migrations.js'
-export { isDatabaseError, PgErrorCode } from './db/database-errors.js'
-export { mapDatabaseError } from './http/database-error-mapping.js'
 
 // unit of work
 export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfWorkState } from './uow/unit-of-work.js'
 
 // dependency injection
-export { token, type Token, type InjectionKey, type Resolved } from './di/token.js'
-export { disposeContainer, provide, resolve, type Dependencies, type Injectable, type Lifetime } from './di/provide.js'
+export { token, type Token } from './di/token.js'
+export { provide, resolve, type Dependencies, type Lifetime } from './di/provide.js'
 export { Database, Logger } from './di/core-tokens.js'
-export { requestScope, type RequestScopeOptions } from './request-scope/request-scope.js'
 
 // http errors
 export {
@@ -48,9 +45,8 @@ export {
   type FieldIssue,
   type HttpErrorOptions,
 } from './http/errors.js'
-export { fastkitLogSerializers, redactingLogger, redactUrl, serializeRequest } from './http/log-redaction.js'
-export { formatValidationIssues, problemDetails, problemOf, ProblemSchema, sendProblem, toHttpError, type Problem } from './http/problem-details.js'
-export { fastkitServerOptions, problemClientErrorHandler, problemFrameworkErrors } from './http/server-options.js'
+export { redactingLogger } from './http/log-redaction.js'
+export { ProblemSchema, type Problem } from './http/problem-details.js'
 export { unstorableText } from './http/storable-text.js'
 
 // crud: repository, service, router, openapi
@@ -79,12 +75,11 @@ export {
 export { listQuerySchema, parseListQuery, type ListOptions } from './router/list-params.js'
 export { openapi, type OpenApiOptions } from './openapi/openapi-plugin.js'
 
-// real-time events
-export { EventBus, type EventBusOptions, type EventListener } from './events/event-bus.js'
+// real-time events: the plugin, typed publishing, the transports to choose from, the gateway
 export { EventPublisher, type EventMap, type EventOf } from './events/event-publisher.js'
 export { eventBus, type EventBusPluginOptions } from './events/event-bus-plugin.js'
 export { userTopic } from './events/user-topic.js'
-export type { EventMessage, EventTransport, TransportEnvelope, TransportPublishArgs, TransportStartArgs } from './events/event-transport.js'
+export type { EventTransport } from './events/event-transport.js'
 export { MemoryHub, MemoryTransport, type MemoryTransportOptions } from './events/memory-transport.js'
 export { PostgresTransport, type PostgresTransportOptions } from './events/postgres-transport.js'
 export { RedisTransport, type RedisConnection, type RedisTransportOptions } from './events/redis-transport.js'
@@ -95,39 +90,9 @@ export { CloseCode, websocketGateway, type GatewayUser, type WebSocketGateway, t
 // auth: JWT access tokens, password hashing, refresh-token rotation, login throttling
 export { fastkitAuth, type AuthOptions, type JwtAlgorithm } from './auth/auth-plugin.js'
 export { CurrentUser, type AuthUser } from './auth/current-user.js'
-export { KnownUsers, type KnownUsersOptions } from './auth/known-users.js'
-export {
-  SESSION_EVENTS_TOPIC,
-  SessionRevocations,
-  type SessionClaims,
-  type SessionEnd,
-  type SessionRevocationsOptions,
-} from './auth/session-revocations.js'
-export {
-  AccessTokens,
-  authUserOf,
-  JwtAccessTokens,
-  MAX_IAT_SKEW_SECONDS,
-  type AccessTokenClaims,
-  type AccessTokenPayload,
-  type AccessTokenResponse,
-  type JwtAccessTokensOptions,
-} from './auth/access-tokens.js'
-export { assertPasswordAcceptable, MAX_PASSWORD_LENGTH, PasswordHasher } from './auth/password-hasher.js'
-export {
-  Argon2PasswordHasher,
-  type Argon2Binding,
-  type Argon2Parameters,
-  type Argon2PasswordHasherOptions,
-} from './auth/argon2-password-hasher.js'
-export {
-  RefreshTokenStore,
-  type NewRefreshToken,
-  type RevokedFamily,
-  type RevokedTokens,
-  type StoredRefreshToken,
-} from './auth/refresh-token-store.js'
-export { KyselyRefreshTokenStore } from './auth/kysely-refresh-token-store.js'
+export { AccessTokens, type AccessTokenClaims, type AccessTokenPayload, type AccessTokenResponse } from './auth/access-tokens.js'
+export { MAX_PASSWORD_LENGTH, PasswordHasher } from './auth/password-hasher.js'
+export { Argon2PasswordHasher, type Argon2Parameters, type Argon2PasswordHasherOptions } from './auth/argon2-password-hasher.js'
 export {
   createRefreshTokensTable,
   dropRefreshTokensTable,
@@ -136,22 +101,10 @@ export {
   type RefreshTokensTable,
   type RefreshTokensTableOptions,
 } from './auth/refresh-tokens-migration.js'
-export {
-  DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
-  hashRefreshToken,
-  RefreshTokenConfig,
-  RefreshTokens,
-  type IssuedRefreshToken,
-} from './auth/refresh-tokens.js'
+export { RefreshTokens, type IssuedRefreshToken } from './auth/refresh-tokens.js'
 export { LoginThrottle, type LoginAttempt, type LoginReservation, type LoginThrottleOptions, type ThrottleRule } from './auth/login-throttle.js'
 export { RegistrationThrottle, type RegistrationThrottleOptions } from './auth/registration-throttle.js'
-export {
-  MemoryThrottleStore,
-  type MemoryThrottleStoreOptions,
-  type ThrottleLimit,
-  type ThrottleReservation,
-  type ThrottleStore,
-} from './auth/throttle-store.js'
+export { MemoryThrottleStore, type MemoryThrottleStoreOptions, type ThrottleStore } from './auth/throttle-store.js'
 export { HashQueue, type HashQueueOptions } from './auth/hash-queue.js'
 export { KyselyThrottleStore, type KyselyThrottleStoreOptions } from './auth/kysely-throttle-store.js'
 export { RedisThrottleStore, type RedisThrottleStoreOptions } from './auth/redis-throttle-store.js'
@@ -162,5 +115,3 @@ export {
   throttleEventsMigration,
   type ThrottleEventsTable,
 } from './auth/throttle-events-migration.js'
-// events: sending inside the unit of work's transaction (commit order across processes)
-export type { TransportPublishInTransactionArgs } from './events/event-transport.js'

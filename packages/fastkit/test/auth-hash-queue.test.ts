@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { Argon2PasswordHasher, HashQueue, PasswordHasher, resolve, ServiceUnavailableError, type Argon2Binding } from '../src/index.js'
+import { Argon2PasswordHasher, HashQueue, PasswordHasher, resolve, ServiceUnavailableError } from '../src/index.js'
+import type { Argon2Binding } from '../src/extend.js'
 import { buildAuthApp } from './support/auth-app.js'
 
 /** A task that runs until `finish()` is called. */

@@ -1,7 +1,8 @@
 import * as argon2 from 'argon2'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { Argon2PasswordHasher, LoginThrottle, PasswordHasher, resolve, UnauthorizedError, type Argon2Binding } from '../src/index.js'
+import { Argon2PasswordHasher, LoginThrottle, PasswordHasher, resolve, UnauthorizedError } from '../src/index.js'
+import type { Argon2Binding } from '../src/extend.js'
 import { buildAuthApp } from './support/auth-app.js'
 
 /** argon2 at a low cost, counting every verification (the hasher's seam for tests). */

@@ -1,15 +1,8 @@
 import * as argon2 from 'argon2'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  Argon2PasswordHasher,
-  MAX_PASSWORD_LENGTH,
-  PasswordHasher,
-  resolve,
-  UnauthorizedError,
-  ValidationError,
-  type Argon2Binding,
-} from '../src/index.js'
+import { Argon2PasswordHasher, MAX_PASSWORD_LENGTH, PasswordHasher, resolve, UnauthorizedError, ValidationError } from '../src/index.js'
+import type { Argon2Binding } from '../src/extend.js'
 import { buildAuthApp } from './support/auth-app.js'
 
 /** The real argon2, with a log of every call (the hasher's only seam for tests). */

@@ -1,14 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { sql, type Kysely } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import {
-  hashRefreshToken,
-  KyselyRefreshTokenStore,
-  RefreshTokens,
-  refreshTokensMigration,
-  UnitOfWork,
-  type IssuedRefreshToken,
-} from '../src/index.js'
+import { RefreshTokens, refreshTokensMigration, UnitOfWork, type IssuedRefreshToken } from '../src/index.js'
+import { hashRefreshToken, KyselyRefreshTokenStore } from '../src/extend.js'
 import { createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
 import { buildAuthApp } from './support/auth-app.js'
 

@@ -8,18 +8,16 @@ import {
   eventBus,
   fastkit,
   fastkitAuth,
-  KnownUsers,
   MemoryHub,
   MemoryTransport,
+  redactingLogger,
   RefreshTokens,
   refreshTokensMigration,
-  redactingLogger,
-  redactUrl,
   resolve,
-  SessionRevocations,
   websocketGateway,
   type AuthOptions,
 } from '../src/index.js'
+import { KnownUsers, redactUrl, SessionRevocations } from '../src/extend.js'
 import { connectWebSocket, createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
 import { signJwt, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, testClaims } from './support/auth-app.js'
 

@@ -7,7 +7,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sql, type Kysely } from 'kysely'
 import { afterAll, describe, expect, onTestFinished, test } from 'vitest'
-import { createDatabase, DataDirLockedError, lockDataDir } from '../src/index.js'
+import { createDatabase, DataDirLockedError } from '../src/index.js'
+import { lockDataDir } from '../src/extend.js'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 const holder = fileURLToPath(new URL('./fixtures/data-dir-holder.ts', import.meta.url))

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createServer } from 'node:net'
 import { sql, type Kysely } from 'kysely'
-import { createDatabase, fastkit, mapDatabaseError, poolStats } from '../src/index.js'
+import { createDatabase, fastkit, poolStats } from '../src/index.js'
+import { mapDatabaseError } from '../src/extend.js'
 import { createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
 
 async function buildApp(db: Kysely<any>, routes: (app: FastifyInstance) => void) {
@@ -114,7 +115,7 @@ describe.each(dialectsUnderTest())('database errors that are the client’s, on 
     await sql`alter table accounts add constraint accounts_email unique (email)`.execute(t.db)
     await sql`insert into accounts (username, email) values ('d', 'd@example.com')`.execute(t.db)
     const failure = await sql`insert into accounts (username, email) values ('e', 'd@example.com')`.execute(t.db).catch((e: unknown) => e)
-    const { mapDatabaseError } = await import('../src/index.js')
+    const { mapDatabaseError } = await import('../src/extend.js')
     expect(mapDatabaseError(failure)?.message).toBe('email already exists')
   })
 

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { EventBus, EventPublisher, MemoryHub, MemoryTransport, provide, UnitOfWork, userTopic, type EventMessage } from '../src/index.js'
+import { EventPublisher, MemoryHub, MemoryTransport, provide, UnitOfWork, userTopic } from '../src/index.js'
+import { EventBus, type EventMessage } from '../src/extend.js'
 import { dialectsUnderTest } from '../src/testing/index.js'
 import { useTestDatabase } from './support/harness.js'
 import { buildEventsApp } from './support/events-app.js'

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest'
 import type { Kysely } from 'kysely'
-import { createDatabase, EventBus, EventPublisher, PostgresTransport, UnitOfWork, type EventMessage } from '../src/index.js'
+import { createDatabase, EventPublisher, PostgresTransport, UnitOfWork } from '../src/index.js'
+import { EventBus, type EventMessage } from '../src/extend.js'
 import { createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
 import { settle } from './support/events-client.js'
 import { uniqueChannel } from './support/events-transports.js'

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { EventBus, type EventMessage } from '../src/index.js'
+import { EventBus, type EventMessage } from '../src/extend.js'
 import { settle } from './support/events-client.js'
 import { transportCases } from './support/events-transports.js'
 

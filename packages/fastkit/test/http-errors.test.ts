@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import { z } from 'zod'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { createDatabase, fastkit, fastkitServerOptions } from '../src/index.js'
+import { createDatabase, fastkit, serverOptions } from '../src/index.js'
 
 /** Raw HTTP/1.1 exchange over a real socket: what Node answers before Fastify ever sees a request. */
 function exchange(port: number, request: string): Promise<string> {
@@ -46,7 +46,7 @@ describe('every HTTP error is problem+json', () => {
   let port: number
 
   beforeAll(async () => {
-    app = Fastify({ ...fastkitServerOptions, bodyLimit: 1_024, routerOptions: { maxParamLength: 100 } })
+    app = Fastify(serverOptions({ bodyLimit: 1_024, routerOptions: { maxParamLength: 100 } }))
     await app.register(fastkit, { db, maxUrlLength: 2_048 })
     const typed = app.withTypeProvider<ZodTypeProvider>()
     typed.post('/things', { schema: { body: z.object({ name: z.string() }) } }, async (request) => ({ name: request.body.name }))
@@ -136,14 +136,33 @@ describe('every HTTP error is problem+json', () => {
   })
 })
 
+test('serverOptions(overrides): the app’s own options on top, http merged key by key, the rest kept', async () => {
+  const app = Fastify(serverOptions({ keepAliveTimeout: 2_000, http: { headersTimeout: 5_000 } }))
+  try {
+    await app.ready()
+    expect(app.server.keepAliveTimeout).toBe(2_000)
+    expect(app.server.headersTimeout).toBe(5_000)
+    // Not overridden: fastkit's timeouts and its problem+json answers stay.
+    expect(app.server.requestTimeout).toBe(serverOptions().requestTimeout)
+    expect(app.server.timeout).toBe(serverOptions().connectionTimeout)
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = app.server.address() as AddressInfo
+    const answer = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
+    expect(answer).toMatch(/^HTTP\/1\.1 400 [\s\S]*application\/problem\+json/)
+  } finally {
+    await app.close()
+  }
+})
+
 test('a request that takes longer than requestTimeout to arrive gets a 408 problem from Node', async () => {
   const db = createDatabase('memory://')
   // Node checks request deadlines every connectionsCheckingInterval (30 s by default): shortened here.
-  const app = Fastify({
-    ...fastkitServerOptions,
-    requestTimeout: 200,
-    serverFactory: (handler) => createServer({ requestTimeout: 200, connectionsCheckingInterval: 50 }, handler),
-  })
+  const app = Fastify(
+    serverOptions({
+      requestTimeout: 200,
+      serverFactory: (handler) => createServer({ requestTimeout: 200, connectionsCheckingInterval: 50 }, handler),
+    }),
+  )
   await app.register(fastkit, { db })
   app.post('/things', async () => ({ ok: true }))
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -163,7 +182,7 @@ test('a request that takes longer than requestTimeout to arrive gets a 408 probl
 describe('while the server closes', () => {
   test('a request arriving on an open connection gets a 503 problem with Connection: close; the one in flight completes', async () => {
     const db = createDatabase('memory://')
-    const app = Fastify({ ...fastkitServerOptions })
+    const app = Fastify(serverOptions())
     await app.register(fastkit, { db })
     let entered!: () => void
     const slowEntered = new Promise<void>((resolve) => (entered = resolve))

@@ -16,7 +16,12 @@ interface PublicExport {
   readonly file: string
 }
 
-const ENTRIES = { fastkit: 'src/index.ts', 'fastkit/testing': 'src/testing/index.ts', 'fastkit/client': 'src/client/index.ts' } as const
+const ENTRIES = {
+  fastkit: 'src/index.ts',
+  'fastkit/extend': 'src/extend.ts',
+  'fastkit/testing': 'src/testing/index.ts',
+  'fastkit/client': 'src/client/index.ts',
+} as const
 
 /** Every export of the public entry points, with the JSDoc of all its declarations. */
 function publicExports(): PublicExport[] {
@@ -61,7 +66,7 @@ beforeAll(async () => {
 })
 
 describe('the package documentation', () => {
-  test('the README API reference names every export of fastkit, fastkit/testing and fastkit/client', () => {
+  test('the README API reference names every export of fastkit, fastkit/extend, fastkit/testing and fastkit/client', () => {
     expect(exports.length).toBeGreaterThan(100)
     const reference = readme.slice(readme.indexOf('## API reference'))
     const missing = exports.filter((e) => !reference.includes(`\`${e.name}\``)).map((e) => `${e.entry}: ${e.name} (${e.file})`)
@@ -89,6 +94,7 @@ describe('the package documentation', () => {
       if (/^import 'reflect-metadata'/m.test(await fs.readFile(path.join(packageDir, 'src', file), 'utf8'))) loaders.push(file)
     }
     expect(loaders).toContain('index.ts')
+    expect(loaders).toContain('extend.ts')
     for (const file of loaders) {
       expect(manifest.sideEffects).toContain(`./src/${file}`)
       expect(manifest.sideEffects).toContain(`./dist/${file.replace(/\.ts$/, '.js')}`)

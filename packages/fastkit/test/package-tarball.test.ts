@@ -101,7 +101,7 @@ describe('the packed tarball', () => {
   test('holds the built ESM and declarations, the sources they map to, and the docs; nothing else', () => {
     const outside = packed.files.filter((f) => !/^(dist|src)\//.test(f) && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(f))
     expect(outside).toEqual([])
-    for (const entry of ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/client/index.js', 'dist/client/index.d.ts']) {
+    for (const entry of ['dist/index.js', 'dist/index.d.ts', 'dist/extend.js', 'dist/extend.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/client/index.js', 'dist/client/index.d.ts']) {
       expect(packed.files).toContain(entry)
     }
     for (const doc of ['README.md', 'CHANGELOG.md', 'LICENSE']) expect(packed.files).toContain(doc)
@@ -117,7 +117,7 @@ describe('the packed tarball', () => {
     expect(JSON.stringify(m)).not.toMatch(/workspace:|link:|file:/)
     expect(m.engines.node).toMatch(/^>=\s*20/)
     // Types first after the in-repo source condition, for both public entry points.
-    for (const entry of ['.', './testing', './client']) {
+    for (const entry of ['.', './extend', './testing', './client']) {
       expect(Object.keys(m.exports[entry])).toEqual(['@fastkit/source', 'types', 'import'])
     }
     for (const peer of PEERS) expect(m.peerDependencies[peer], peer).toBeDefined()
@@ -129,14 +129,14 @@ describe('the packed tarball', () => {
     expect(publint.stdout).toMatch(/All good/)
   })
 
-  test('are-the-types-wrong: both entry points resolve to their declarations for ESM consumers', () => {
+  test('are-the-types-wrong: every entry point resolves to its declarations for ESM consumers', () => {
     expect(attw.code, describeRun('attw', attw)).toBe(0)
     const { analysis } = JSON.parse(attw.stdout) as { analysis: Json }
     // fastkit is ESM-only: require() and node10 resolution are out of scope (the esm-only profile).
     const outOfScope = ['node10', 'node16-cjs']
     const problems = (analysis.problems as Json[]).filter((p) => !outOfScope.includes(p.resolutionKind))
     expect(problems).toEqual([])
-    for (const [entry, file] of [['.', 'dist/index.d.ts'], ['./testing', 'dist/testing/index.d.ts'], ['./client', 'dist/client/index.d.ts']] as const) {
+    for (const [entry, file] of [['.', 'dist/index.d.ts'], ['./extend', 'dist/extend.d.ts'], ['./testing', 'dist/testing/index.d.ts'], ['./client', 'dist/client/index.d.ts']] as const) {
       for (const kind of ['node16-esm', 'bundler']) {
         const resolution = analysis.entrypoints[entry].resolutions[kind]
         expect(resolution.resolution.fileName, `${entry} under ${kind}`).toBe(`/node_modules/fastkit/${file}`)
@@ -335,6 +335,25 @@ describe('installed with npm into a fresh project', () => {
     },
     3 * MINUTE,
   )
+
+  test('its declarations leave out the members marked @internal (stripInternal)', async () => {
+    const dist = path.join(project, 'node_modules/fastkit/dist')
+    const declarations = (await fs.readdir(dist, { recursive: true })).map(String).filter((f) => f.endsWith('.d.ts'))
+    const marked: string[] = []
+    for (const file of declarations) if ((await fs.readFile(path.join(dist, file), 'utf8')).includes('@internal')) marked.push(file)
+    expect(marked).toEqual([])
+    // MemoryHub's join() and broadcast() are for MemoryTransport only: the class ships, they do not.
+    const hub = await fs.readFile(path.join(dist, 'events/memory-transport.d.ts'), 'utf8')
+    expect(hub).toMatch(/export declare class MemoryHub/)
+    expect(hub).not.toMatch(/\bjoin\(|\bbroadcast\(/)
+  })
+
+  test('fastkit/extend loads from the installed package, apart from the app barrel', async () => {
+    const script = `import * as extend from 'fastkit/extend'; import * as app from 'fastkit'; console.log(JSON.stringify({ bus: typeof extend.EventBus, inApp: 'EventBus' in app }))`
+    const result = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project, env: cleanEnv({}), timeoutMs: MINUTE })
+    expect(result.code, describeRun('node -e', result)).toBe(0)
+    expect(JSON.parse(result.stdout)).toEqual({ bus: 'function', inApp: false })
+  })
 
   test('fastkit/testing loads from the installed package', async () => {
     const script = `import { dialectsUnderTest } from 'fastkit/testing'; console.log(JSON.stringify(dialectsUnderTest()))`

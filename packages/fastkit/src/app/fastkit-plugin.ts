@@ -41,7 +41,7 @@ function hasForeignCharset(contentType: string): boolean {
  * request scope with a unit of work per request. It also refuses, as problem+json, what no route
  * should see: strings PostgreSQL cannot store (NUL, lone surrogates: 400 naming the field), URLs over
  * `maxUrlLength` (414), text/plain or non-UTF-8 bodies (415), and requests arriving while the app
- * closes (503, `Connection: close`; create the server with {@link fastkitServerOptions}).
+ * closes (503, `Connection: close`; create the server with {@link serverOptions}).
  *
  * @example
  * ```ts
@@ -72,7 +72,7 @@ export const fastkit = fp(
     // Callback-style hooks: no promise per request on the hot path.
     app.addHook('onRequest', (request, reply, done) => {
       if (closing) {
-        // Fastify's own closing answer is off (fastkitServerOptions) so that this one is problem+json.
+        // Fastify's own closing answer is off (serverOptions()) so that this one is problem+json.
         reply.header('connection', 'close')
         return void sendProblem(reply, new ServiceUnavailableError('The server is shutting down; retry', { headers: { 'retry-after': '1' } }))
       }

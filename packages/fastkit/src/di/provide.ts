@@ -20,24 +20,10 @@ export type Dependencies<C extends abstract new (...args: any) => any> = KeysOf<
 type KeysOf<P> = { readonly [K in keyof P]: InjectionKey<P[K]> }
 
 /**
- * A class fastkit can construct: it lists its constructor's dependencies in a static `inject` array,
- * checked against the constructor's parameter types. This is fastkit's whole DI convention: no
- * decorators and no emitted metadata, so it works the same under tsc, vitest, tsx and esbuild.
- *
- * @example
- * ```ts
- * class MessageService extends BaseService<MessageRepository> {
- *   static readonly inject = [MessageRepository, CurrentUser] as const
- *   constructor(messages: MessageRepository, private readonly user: AuthUser) { super(messages) }
- * }
- * ```
- */
-export type Injectable<C extends abstract new (...args: any) => any = abstract new (...args: any) => any> = C &
-  InjectList<C>
-
-/**
  * `static inject` as {@link provide} requires it: mandatory once the constructor takes arguments, so a
- * class that forgets it fails to compile instead of being built with `undefined`s.
+ * class that forgets it fails to compile instead of being built with `undefined`s. This is fastkit's
+ * whole DI convention: no decorators and no emitted metadata, so it works the same under tsc, vitest,
+ * tsx and esbuild.
  */
 export type InjectList<C extends abstract new (...args: any) => any> = [] extends ConstructorParameters<C>
   ? { readonly inject?: Dependencies<C> }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import type { Server as HttpServer } from 'node:http'
+import type { FastifyBaseLogger, FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorCode, HttpError } from './errors.js'
 import { problemOf, sendProblem, toHttpError } from './problem-details.js'
 
@@ -21,7 +22,7 @@ function clientErrorStatus(error: ClientErrorLike): { status: number; code: stri
  * Fastify's `clientErrorHandler` for answers Node gives before Fastify sees a request (a malformed
  * request line or header, headers over `maxHeaderSize`, a request that took longer than
  * `requestTimeout` to arrive): 400, 431 or 408 with an `application/problem+json` body, then the
- * connection is closed. Part of {@link fastkitServerOptions}.
+ * connection is closed. Part of {@link serverOptions}.
  *
  * @example
  * ```ts
@@ -49,7 +50,7 @@ export function problemClientErrorHandler(this: FastifyInstance | undefined, err
 /**
  * Fastify's `frameworkErrors` handler: a malformed URL (`GET /%`) becomes a 400 and a path parameter
  * over `maxParamLength` a 414, both as problem+json instead of Fastify's plain JSON. Part of
- * {@link fastkitServerOptions}.
+ * {@link serverOptions}.
  *
  * @example
  * ```ts
@@ -62,21 +63,60 @@ export function problemFrameworkErrors(error: FastifyError, request: FastifyRequ
   sendProblem(reply, httpError)
 }
 
+/** The timeouts {@link serverOptions} sets: none of them is set by Fastify or Node's defaults, or too lax. */
+const TIMEOUTS = {
+  requestTimeout: 15_000,
+  connectionTimeout: 60_000,
+  keepAliveTimeout: 10_000,
+} as const
+const HTTP_TIMEOUTS = { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 } as const
+
+/** The timeouts {@link serverOptions} always returns (its own, or the overrides'), so they can be read back. */
+export interface ServerTimeouts {
+  readonly requestTimeout: number
+  readonly connectionTimeout: number
+  readonly keepAliveTimeout: number
+  readonly http: { readonly headersTimeout: number; readonly connectionsCheckingInterval: number }
+}
+
 /**
  * The Fastify server options a fastkit app should be created with: what no plugin can set after the
- * server exists. With them, Node's own 400/408/431 answers and Fastify's bad-URL 400 and long-param
- * 414 are problem+json, and requests that arrive while the server closes get the {@link fastkit}
- * plugin's 503 problem (with `Connection: close`) instead of Fastify's plain-JSON one.
+ * server exists, with `overrides` on top (`http` is merged key by key, the rest replaced).
+ *
+ * Error answers: Node's own 400/408/431 answers and Fastify's bad-URL 400 and long-param 414 are
+ * problem+json, and requests that arrive while the server closes get the {@link fastkit} plugin's 503
+ * problem (with `Connection: close`) instead of Fastify's plain-JSON one.
+ *
+ * Timeouts, so that no client can hold a socket (and the memory behind it) for as long as it likes
+ * (Fastify's own defaults leave the request and socket timeouts off, and Node checks its request and
+ * header deadlines only every 30 s):
+ *
+ * | option | value | what it bounds |
+ * | --- | --- | --- |
+ * | `requestTimeout` | 15 000 ms | receiving one whole request, headers and body: a client that trickles its body is cut off (408) |
+ * | `http.headersTimeout` | 10 000 ms | receiving the request headers (slowloris) |
+ * | `http.connectionsCheckingInterval` | 1 000 ms | how often Node enforces the two above (its default is 30 s) |
+ * | `keepAliveTimeout` | 10 000 ms | an idle keep-alive connection; raise it above a load balancer's idle timeout if one sits in front |
+ * | `connectionTimeout` | 60 000 ms | a socket with no traffic at all, handler time included: keep it above your slowest route |
  *
  * @example
  * ```ts
- * const app = Fastify({ ...fastkitServerOptions, bodyLimit: 64 * 1024, logger: true })
+ * const app = Fastify(serverOptions({ bodyLimit: 64 * 1024, logger: true }))
  * await app.register(fastkit, { db })
+ * serverOptions().requestTimeout // 15_000
  * ```
  */
-export const fastkitServerOptions = {
-  clientErrorHandler: problemClientErrorHandler,
-  frameworkErrors: problemFrameworkErrors,
-  // Fastify's own closing answer is plain JSON and runs before any hook; the fastkit plugin answers instead.
-  return503OnClosing: false,
-} as const satisfies Pick<FastifyServerOptions, 'clientErrorHandler' | 'frameworkErrors' | 'return503OnClosing'>
+export function serverOptions<Logger extends FastifyBaseLogger = FastifyBaseLogger>(
+  overrides: FastifyHttpOptions<HttpServer, Logger> = {},
+): FastifyHttpOptions<HttpServer, Logger> & ServerTimeouts {
+  return {
+    ...TIMEOUTS,
+    clientErrorHandler: problemClientErrorHandler,
+    frameworkErrors: problemFrameworkErrors,
+    // Fastify's own closing answer is plain JSON and runs before any hook; the fastkit plugin answers instead.
+    return503OnClosing: false,
+    ...overrides,
+    http: { ...HTTP_TIMEOUTS, ...overrides.http },
+    // The timeouts are numbers unless an override sets one to `undefined` on purpose, which Fastify reads as its default.
+  } as FastifyHttpOptions<HttpServer, Logger> & ServerTimeouts
+}

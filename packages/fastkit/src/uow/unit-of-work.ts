@@ -156,15 +156,6 @@ export class UnitOfWork<DB = any> {
   }
 
   /**
-   * Changes isolation level or read-only mode. Only allowed before the first statement: a route's
-   * options are applied this way.
-   */
-  configure(options: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMillis'>): void {
-    if (this.#trx) throw new Error('A unit of work cannot be reconfigured after its transaction began')
-    this.#options = { ...this.#options, ...options }
-  }
-
-  /**
    * Registers `fn` to run after a successful commit (never after a rollback). Callbacks start in
    * registration order, and those of this process's units start in the order their COMMITs were
    * sent (see `#commit`); async ones then run concurrently, and a failure is reported, not rethrown.
