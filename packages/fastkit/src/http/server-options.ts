@@ -26,7 +26,7 @@ function clientErrorStatus(error: ClientErrorLike): { status: number; code: stri
  *
  * @example
  * ```ts
- * const app = Fastify({ clientErrorHandler: problemClientErrorHandler })
+ * const app = Fastify(serverOptions()) // sets clientErrorHandler
  * ```
  */
 export function problemClientErrorHandler(this: FastifyInstance | undefined, error: ClientErrorLike, socket: Socket): void {
@@ -54,7 +54,7 @@ export function problemClientErrorHandler(this: FastifyInstance | undefined, err
  *
  * @example
  * ```ts
- * const app = Fastify({ frameworkErrors: problemFrameworkErrors })
+ * const app = Fastify(serverOptions()) // sets frameworkErrors
  * ```
  */
 export function problemFrameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
