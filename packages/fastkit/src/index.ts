@@ -80,7 +80,10 @@ export {
 export {
   BaseRouter,
   type BaseRouterOptions,
+  type BodyRoute,
   type CrudRouteName,
+  type CrudRoutes,
+  type ListRoute,
   type RouteContext,
   type RouteDefinition,
   type RouteOptions,

@@ -3,10 +3,10 @@ import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
+  FastifySchema,
   HTTPMethods,
   preHandlerHookHandler,
 } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { provide, type InjectList } from '../di/provide.js'
 import { ProblemSchema } from '../http/problem-details.js'
@@ -412,35 +412,38 @@ export abstract class BaseRouter<C extends ServiceClass> {
     const tags = def.tags ?? this.options.tags ?? [this.prefix.split('/').filter(Boolean)[0] ?? 'default']
     const service = this.service
 
-    app.withTypeProvider<ZodTypeProvider>().route({
+    // The zod schemas are compiled by fastify-type-provider-zod (fastkit's validator and serializer
+    // compilers); the handler's types come from the RouteDefinition, so the route itself is untyped.
+    const schema: FastifySchema = {
+      ...(def.body ? { body: def.body } : {}),
+      ...(def.query ? { querystring: def.query } : {}),
+      ...(def.params ? { params: def.params } : {}),
+      response,
+      tags: [...tags],
+      ...(def.summary ? { summary: def.summary } : {}),
+      ...(def.description ? { description: def.description } : {}),
+      ...(def.consumes ? { consumes: [...def.consumes] } : {}),
+      ...(auth ? { security: [{ [BEARER_AUTH_SCHEME]: [] }] } : {}),
+      ...(def.hide ? { hide: true } : {}),
+    }
+    app.route({
       method: def.method,
       url: def.url === '/' ? '' : def.url,
       ...(preHandler.length ? { preHandler } : {}),
       config: { uow: def.uow },
-      schema: {
-        ...(def.body ? { body: def.body } : {}),
-        ...(def.query ? { querystring: def.query } : {}),
-        ...(def.params ? { params: def.params } : {}),
-        response,
-        tags: [...tags],
-        ...(def.summary ? { summary: def.summary } : {}),
-        ...(def.description ? { description: def.description } : {}),
-        ...(def.consumes ? { consumes: [...def.consumes] } : {}),
-        ...(auth ? { security: [{ [BEARER_AUTH_SCHEME]: [] }] } : {}),
-        ...(def.hide ? { hide: true } : {}),
-      } as never,
+      schema,
       handler: async (request, reply) => {
         const result = await def.handler({
           request,
           reply,
           get service() {
-            // Cast 2 of 3: tsyringe types `resolve(C)` by C's constraint (a BaseService); it returns an
+            // A plain cast: tsyringe types `resolve(C)` by C's constraint (a BaseService); it returns an
             // instance of C itself, built by provide() from C's checked `static inject`.
             return request.container.resolve(service) as InstanceType<C>
           },
-          body: request.body as never,
-          query: request.query as never,
-          params: request.params as never,
+          body: request.body,
+          query: request.query,
+          params: request.params,
         })
         if (reply.sent) return reply
         reply.code(reply.statusCode !== 200 ? reply.statusCode : status)

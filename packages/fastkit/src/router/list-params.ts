@@ -43,7 +43,7 @@ function unwrap(schema: z.ZodType): z.ZodType {
 }
 
 function kindOf(schema: z.ZodType): FieldKind {
-  const type = (unwrap(schema) as unknown as { _zod: { def: { type: string } } })._zod.def.type
+  const type = unwrap(schema)._zod.def.type
   if (type === 'string' || type === 'enum' || type === 'literal') return 'string'
   if (type === 'number' || type === 'int' || type === 'bigint') return 'number'
   if (type === 'boolean') return 'boolean'
@@ -196,7 +196,7 @@ export function parseListQuery(raw: Record<string, unknown>, read: z.ZodObject, 
   }
   return {
     where,
-    ...(sort ? { sort: sort as never } : {}),
+    ...(sort ? { sort } : {}),
     limit,
     cursor: cursor ?? null,
     count,

@@ -115,25 +115,27 @@ export interface CrudBuilder<R> {
   list(): (query?: ListQuery<Row<R>>) => Promise<Page<Row<R>>>
   /** `(id) => Promise<Row>`: the row, or the service's `notFound()` (also when the scope hides it). */
   get(): (id: Id<R>) => Promise<Row<R>>
+  /** `(input) => Promise<Row>`: inserts what `values` makes of the input. */
+  create<Input, Ctx = undefined>(hooks: CreateHooks<Input, Ctx, RepositoryInsert<R>, Row<R>>): (input: Input) => Promise<Row<R>>
   /** `(input) => Promise<Row>`: inserts the input as it is (it fits the table's insert type). */
   create<Input extends RepositoryInsert<R> = RepositoryInsert<R>, Ctx = undefined>(hooks?: {
     readonly before?: (input: Input) => Awaitable<Ctx>
     readonly after?: (row: Row<R>, context: Ctx) => Awaitable<unknown>
   }): (input: Input) => Promise<Row<R>>
-  /** `(input) => Promise<Row>`: inserts what `values` makes of the input. */
-  create<Input, Ctx = undefined>(hooks: CreateHooks<Input, Ctx, RepositoryInsert<R>, Row<R>>): (input: Input) => Promise<Row<R>>
+  /** `(id, patch) => Promise<Row>`: changes what `values` makes of the patch (PATCH). */
+  update<Patch, Ctx = undefined>(hooks: UpdateHooks<Row<R>, Patch, Ctx, RepositoryUpdate<R>>): (id: Id<R>, patch: Patch) => Promise<Row<R>>
   /** `(id, patch) => Promise<Row>`: changes the given fields (PATCH). */
   update<Patch extends RepositoryUpdate<R> = RepositoryUpdate<R>, Ctx = undefined>(hooks?: {
     readonly before?: (existing: Row<R>, patch: Patch) => Awaitable<Ctx>
     readonly after?: (row: Row<R>, context: Ctx, previous: Row<R>) => Awaitable<unknown>
   }): (id: Id<R>, patch: Patch) => Promise<Row<R>>
-  update<Patch, Ctx = undefined>(hooks: UpdateHooks<Row<R>, Patch, Ctx, RepositoryUpdate<R>>): (id: Id<R>, patch: Patch) => Promise<Row<R>>
+  /** `(id, input) => Promise<Row>`: writes what `values` makes of a full body (PUT). */
+  replace<Input, Ctx = undefined>(hooks: UpdateHooks<Row<R>, Input, Ctx, RepositoryUpdate<R>>): (id: Id<R>, input: Input) => Promise<Row<R>>
   /** `(id, input) => Promise<Row>`: writes every field of a full body (PUT); the same hooks as update. */
   replace<Input extends RepositoryUpdate<R> = RepositoryInsert<R> & RepositoryUpdate<R>, Ctx = undefined>(hooks?: {
     readonly before?: (existing: Row<R>, input: Input) => Awaitable<Ctx>
     readonly after?: (row: Row<R>, context: Ctx, previous: Row<R>) => Awaitable<unknown>
   }): (id: Id<R>, input: Input) => Promise<Row<R>>
-  replace<Input, Ctx = undefined>(hooks: UpdateHooks<Row<R>, Input, Ctx, RepositoryUpdate<R>>): (id: Id<R>, input: Input) => Promise<Row<R>>
   /** `(id) => Promise<void>`: deletes the row, or the service's `notFound()`. */
   delete<Ctx = undefined>(hooks?: DeleteHooks<Row<R>, Ctx>): (id: Id<R>) => Promise<void>
 }
@@ -198,7 +200,7 @@ export abstract class BaseService<R extends BaseRepository<any, any>> {
    * the subclass is read until an operation runs.
    */
   protected get crud(): CrudBuilder<R> {
-    // Cast 1 of 3 (see SPINE.md): `R` is a BaseRepository<DbOf<R>, TableOf<R>>, whose methods take and
+    // The spine's one `as unknown as` (SPINE.md allows 3): `R` is a BaseRepository<DbOf<R>, TableOf<R>>, whose methods take and
     // return exactly these types, but TypeScript cannot resolve a generic R's method types. The ids and
     // values are unchecked here; CrudBuilder's signatures check them where a service declares its ops.
     const repository = this.repository as unknown as RowRepository<R>
