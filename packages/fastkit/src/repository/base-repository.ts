@@ -114,7 +114,10 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
    * meanwhile that sort after it are picked up); with `before: { id }` they walk back from it: the first
    * page holds the `limit` rows right before the anchor, still in the sort order, and `nextCursor`
    * continues further back. An anchor that does not exist (or that `where` or the scope hides) gives
-   * `undefined` instead of a page; once a `cursor` is passed the anchor is not looked up again.
+   * `undefined` instead of a page; once a `cursor` is passed the anchor is not looked up again. Write
+   * `after`/`before` in the call (or type the query as an {@link AnchoredListQuery}): a query built with
+   * an optional anchor, `{ ...(id ? { after: { id } } : {}) }`, is typed by the plain overload, which
+   * promises a page; branch instead.
    *
    * A client's cursor is checked against the repository's {@link keys} (a NULL or a value of the wrong
    * type is a 400 "Invalid cursor" before any SQL).
