@@ -50,29 +50,43 @@ export { ProblemSchema, type Problem } from './http/problem-details.js'
 export { unstorableText } from './http/storable-text.js'
 
 // crud: repository, service, router, openapi
-export { BaseRepository, type IdOf, type Scope, type ScopeOptions } from './repository/base-repository.js'
+export { BaseRepository, type Scope, type ScopeOptions } from './repository/base-repository.js'
+export { escapeLike, likeContains, likePrefix } from './repository/like.js'
 export {
   FILTER_OPERATORS,
+  type AnchoredListQuery,
   type FieldFilter,
   type Filter,
   type FilterOperator,
+  type IdOf,
+  type KeyColumns,
   type ListQuery,
   type Page,
   type RowOf,
   type SortKey,
 } from './repository/list-query.js'
 export type { CursorKeyType } from './repository/cursor.js'
-export { BaseService, type RepositoryInsert, type RepositoryRow, type RepositoryUpdate } from './service/base-service.js'
+export {
+  BaseService,
+  type CreateHooks,
+  type CrudBuilder,
+  type DeleteHooks,
+  type UpdateHooks,
+  type RepositoryInsert, type RepositoryRow, type RepositoryUpdate } from './service/base-service.js'
 export {
   BaseRouter,
   type BaseRouterOptions,
+  type BodyRoute,
   type CrudRouteName,
+  type CrudRoutes,
+  type ListRoute,
   type RouteContext,
   type RouteDefinition,
   type RouteOptions,
   type ServiceClass,
 } from './router/base-router.js'
 export { listQuerySchema, parseListQuery, type ListOptions } from './router/list-params.js'
+export { pageQuerySchema, pageSchema, type PageQueryOptions } from './router/page-schema.js'
 export { openapi, type OpenApiOptions } from './openapi/openapi-plugin.js'
 
 // real-time events: the plugin, typed publishing, the transports to choose from, the gateway

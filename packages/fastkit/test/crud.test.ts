@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { CompiledQuery, sql } from 'kysely'
 import { z } from 'zod'
-import { ForbiddenError } from '../src/index.js'
+import { BaseRouter, ForbiddenError } from '../src/index.js'
 import { dialectsUnderTest } from '../src/testing/index.js'
 import { buildTestApp } from './support/app.js'
 import { useTestDatabase } from './support/harness.js'
-import { ItemRouter, ItemRead } from './support/item-resource.js'
+import { ItemCreate, ItemRead, ItemRouter, ItemService, ItemUpdate } from './support/item-resource.js'
 
 describe.each(dialectsUnderTest())('BaseRouter CRUD over HTTP on %s', (kind) => {
   const t = useTestDatabase(kind)
@@ -227,21 +227,19 @@ describe.each(dialectsUnderTest())('BaseRouter route options on %s', (kind) => {
   let app: FastifyInstance
   const Summary = z.object({ id: z.uuid(), name: z.string() })
 
-  class TunedItemRouter extends ItemRouter {
+  // Opt-in: no list and no replace are generated (the service has both); a list of its own instead.
+  class TunedItemRouter extends BaseRouter<typeof ItemService> {
     constructor() {
-      super({
-        auth: true,
-        routes: {
-          replace: false,
-          create: { status: 202 },
-          delete: { preHandler: async () => { throw new ForbiddenError('Deleting is switched off') } },
-          get: { auth: false },
-          list: false,
-        },
-      })
+      super(ItemService, '/items', { auth: true })
     }
     protected override routes(): void {
-      // A replacement for the generated list, and a route of our own.
+      this.crud({
+        read: ItemRead,
+        create: { body: ItemCreate, status: 202 },
+        get: { auth: false },
+        update: { body: ItemUpdate },
+        delete: { preHandler: async () => { throw new ForbiddenError('Deleting is switched off') } },
+      })
       this.route({
         method: 'GET',
         url: '/',
@@ -280,7 +278,7 @@ describe.each(dialectsUnderTest())('BaseRouter route options on %s', (kind) => {
     expect((await app.inject(`/items/${created.json().id}`)).statusCode).toBe(200)
   })
 
-  test('a turned-off route is gone; a preHandler can refuse; a replaced route answers its own way', async () => {
+  test('a route not listed in crud() does not exist; a preHandler can refuse; a custom list answers its own way', async () => {
     const created = (await app.inject({ method: 'POST', url: '/items', headers: as, payload: { name: 'b', qty: 1 } })).json()
     const put = await app.inject({ method: 'PUT', url: `/items/${created.id}`, headers: as, payload: { name: 'c', qty: 1 } })
     expect(put.statusCode).toBe(405)

@@ -16,7 +16,7 @@ describe('OpenAPI document and Swagger UI', () => {
   beforeAll(async () => {
     app = await buildTestApp(t.db, async (app) => {
       await app.register(openapi, { title: 'Items', version: '1.2.3', tokenUrl: '/auth/login' })
-      await app.register(new ItemRouter({ auth: true, routes: { get: { auth: false } } }).plugin)
+      await app.register(new ItemRouter({ auth: true }, { auth: false }).plugin)
       // A token endpoint at the tokenUrl: the password flow's form, refusing everyone.
       await app.register(formbody)
       app.post('/auth/login', { schema: { hide: true, body: z.object({ username: z.string().min(1), password: z.string().min(1) }) } }, async () => {

@@ -1,7 +1,7 @@
 // BaseRepository.cursorAt: keyset paging that starts after a given row ("everything since X").
 import { sql } from 'kysely'
 import { describe, expect, test } from 'vitest'
-import { BadRequestError, UnitOfWork, type RowOf } from '../src/index.js'
+import { BadRequestError, UnitOfWork, type Page, type RowOf } from '../src/index.js'
 import { dialectsUnderTest } from '../src/testing/index.js'
 import { useTestDatabase } from './support/harness.js'
 import { ItemRepository } from './support/item-resource.js'
@@ -29,7 +29,7 @@ describe.each(dialectsUnderTest())('BaseRepository.cursorAt on %s', (kind) => {
     const pages: number[] = []
     let cursor: string | null = start
     while (cursor) {
-      const page = await repository().findMany({ where, sort, limit, cursor })
+      const page: Page<Item> = await repository().findMany({ where, sort, limit, cursor })
       items.push(...page.items)
       pages.push(page.items.length)
       cursor = page.nextCursor

@@ -49,7 +49,7 @@ describe('types derived from the Kysely DB interface', () => {
     const bad: ListOptions<'name' | 'qty'> = { filter: ['colour'] }
     void ok
     void bad
-    expectTypeOf(ItemRouter).toBeConstructibleWith({ list: { filter: ['qty'] } })
+    expectTypeOf(ItemRouter).toBeConstructibleWith({ auth: true })
   })
 
   test('provide() checks static inject against the constructor', () => {

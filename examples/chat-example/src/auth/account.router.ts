@@ -1,16 +1,13 @@
 import { BaseRouter } from 'fastkit'
 import { z } from 'zod'
-import { UserRead } from '../users/user.schemas.js'
 import { AccountService } from './account.service.js'
 
 export const DeleteAccountBody = z.object({ password: z.string().min(1).max(4096) })
 
 /** `DELETE /auth/me`: the caller deletes their own account. Its own router, beside AuthRouter's `/auth` routes. */
-export class AccountRouter extends BaseRouter<AccountService, typeof DeleteAccountBody, typeof UserRead> {
+export class AccountRouter extends BaseRouter<typeof AccountService> {
   constructor() {
-    super(AccountService, '/auth', DeleteAccountBody, UserRead, {
-      routes: { create: false, list: false, get: false, update: false, replace: false, delete: false },
-    })
+    super(AccountService, '/auth')
   }
 
   protected override routes(): void {

@@ -6,13 +6,11 @@ import { Claims, LoginBody, LogoutBody, RefreshBody, RegisterBody, TokenResponse
 
 /**
  * `/auth`: register, login (JSON or the OAuth2 password flow's form, which Swagger UI's Authorize
- * button uses), refresh, logout, me, protected. All routes are custom, so the generated ones are off.
+ * button uses), refresh, logout, me, protected. Only routes of its own: no generated CRUD.
  */
-export class AuthRouter extends BaseRouter<AuthService, typeof RegisterBody, typeof UserRead> {
+export class AuthRouter extends BaseRouter<typeof AuthService> {
   constructor() {
-    super(AuthService, '/auth', RegisterBody, UserRead, {
-      routes: { create: false, list: false, get: false, update: false, replace: false, delete: false },
-    })
+    super(AuthService, '/auth')
   }
 
   protected override routes(): void {
@@ -71,7 +69,7 @@ export class AuthRouter extends BaseRouter<AuthService, typeof RegisterBody, typ
       auth: true,
       summary: 'The signed-in user',
       response: UserRead,
-      handler: ({ service, request }) => service.get(request.user.id),
+      handler: ({ service, request }) => service.me(request.user),
     })
     this.route({
       method: 'POST',

@@ -19,7 +19,7 @@ const INVALID_CREDENTIALS = 'Invalid username or password'
  * Accounts and sessions: registration, password login, refresh-token rotation, logout. The reusable
  * parts (hashing, tokens, throttling) come from fastkit; this class holds the chat's rules.
  */
-export class AuthService extends BaseService<UserRepository, RegisterBody> {
+export class AuthService extends BaseService<UserRepository> {
   static readonly inject = [UserRepository, PasswordHasher, AccessTokens, RefreshTokens, LoginThrottle] as const
 
   constructor(
@@ -57,6 +57,13 @@ export class AuthService extends BaseService<UserRepository, RegisterBody> {
       await this.repository.update(user.id, { passwordHash: await this.hasher.hash(input.password) })
     }
     return this.session(user, await this.refreshTokens.issue({ userId: user.id }))
+  }
+
+  /** The signed-in user; 401 once the account is gone. */
+  async me(user: AuthUser): Promise<User> {
+    const found = await this.repository.findById(user.id)
+    if (!found) throw new UnauthorizedError('Session ended')
+    return found
   }
 
   /** Exchanges a refresh token for a new pair; a reused one is 401 and ends its whole login. */

@@ -1,9 +1,10 @@
-import { BaseRepository, type Page } from 'fastkit'
+import { BaseRepository, type KeyColumns, type Page } from 'fastkit'
 import type { ChatMember, DB } from '../db/schema.js'
 
 /** Memberships: who is in which chat, with which role. */
 export class ChatMemberRepository extends BaseRepository<DB, 'chatMembers'> {
   readonly table = 'chatMembers'
+  protected override readonly keys = { id: 'uuid', joinedAt: 'timestamp' } satisfies KeyColumns<ChatMember>
 
   /** The user ids of every member of a chat: the recipients of its real-time events. */
   async memberIds(chatId: string): Promise<string[]> {
@@ -17,14 +18,7 @@ export class ChatMemberRepository extends BaseRepository<DB, 'chatMembers'> {
 
   /** A page of a chat's members in the order they joined. */
   page(chatId: string, limit: number, cursor?: string): Promise<Page<ChatMember>> {
-    return this.findMany({
-      where: { chatId },
-      sort: ['joinedAt'],
-      limit,
-      cursor: cursor ?? null,
-      notNull: ['joinedAt'],
-      keyTypes: { joinedAt: 'timestamp', id: 'uuid' },
-    })
+    return this.findMany({ where: { chatId }, sort: ['joinedAt'], limit, cursor })
   }
 
   async remove(chatId: string, userId: string): Promise<boolean> {

@@ -1,32 +1,33 @@
-import { BaseRouter } from 'fastkit'
+import { BaseRouter, pageQuerySchema, pageSchema } from 'fastkit'
 import { z } from 'zod'
-import { ChatCreate, ChatIdParams, ChatRead, ChatUpdate, MemberAdd, MemberParams, MemberRead, PageQuery } from './chat.schemas.js'
+import { ChatCreate, ChatIdParams, ChatRead, ChatUpdate, MemberAdd, MemberParams, MemberRead } from './chat.schemas.js'
 import { ChatService } from './chat.service.js'
 
-const MemberPage = z.object({ items: z.array(MemberRead), nextCursor: z.string().nullable() })
-
-/** `/chats`: the generated CRUD (minus PUT) plus the members sub-resource. */
-export class ChatRouter extends BaseRouter<ChatService, typeof ChatCreate, typeof ChatRead, typeof ChatUpdate> {
+/** `/chats`: the generated CRUD (no PUT) plus the members sub-resource. */
+export class ChatRouter extends BaseRouter<typeof ChatService> {
   constructor() {
-    super(ChatService, '/chats', ChatCreate, ChatRead, {
-      auth: true,
-      update: ChatUpdate,
+    super(ChatService, '/chats', { auth: true })
+  }
+
+  protected override routes(): void {
+    this.crud({
+      read: ChatRead,
       // Newest first by creation: a key no write changes, so a chat renamed (updatedAt, name) while a
       // client pages can neither be skipped nor seen twice. `updatedAt` and `name` stay sortable, as
       // keys that are unstable under writes (API.md says so).
       list: { sort: ['createdAt', 'updatedAt', 'name'], defaultSort: ['-createdAt'] },
-      routes: { replace: false },
+      get: true,
+      create: { body: ChatCreate },
+      update: { body: ChatUpdate },
+      delete: true,
     })
-  }
-
-  protected override routes(): void {
     this.route({
       method: 'GET',
       url: '/:id/members',
       summary: 'List the members of a chat',
       params: ChatIdParams,
-      query: PageQuery,
-      response: MemberPage,
+      query: pageQuerySchema(),
+      response: pageSchema(MemberRead),
       handler: ({ service, params, query }) => service.listMembers(params.id, query.limit, query.cursor),
     })
     this.route({

@@ -23,10 +23,6 @@ export const MemberAdd = z.object({ userId: z.uuid() })
 
 export const ChatIdParams = z.object({ id: z.uuid() })
 export const MemberParams = z.object({ id: z.uuid(), userId: z.uuid() })
-export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(4096).optional(),
-})
 
 export type ChatCreate = z.output<typeof ChatCreate>
 export type ChatUpdate = z.output<typeof ChatUpdate>

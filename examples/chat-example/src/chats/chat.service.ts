@@ -1,15 +1,4 @@
-import {
-  BaseService,
-  ConflictError,
-  CurrentUser,
-  ForbiddenError,
-  NotFoundError,
-  userTopic,
-  ValidationError,
-  type AuthUser,
-  type Page,
-  type Scope,
-} from 'fastkit'
+import { BaseService, ConflictError, CurrentUser, ForbiddenError, NotFoundError, ValidationError, type AuthUser, type Page, type Scope } from 'fastkit'
 import { MemberRole, type Chat, type DB } from '../db/schema.js'
 import { ChatEventPublisher } from '../realtime/chat-events.js'
 import { UserRepository } from '../users/user.repository.js'
@@ -22,11 +11,8 @@ import type { ChatCreate, ChatUpdate, MemberRead } from './chat.schemas.js'
  * Chats and their members. The one visibility rule, "only members see a chat", is {@link scope}:
  * BaseService applies it to list, get, update and delete, so a non-member gets 404 everywhere.
  */
-export class ChatService extends BaseService<ChatRepository, ChatCreate, ChatUpdate> {
+export class ChatService extends BaseService<ChatRepository> {
   static readonly inject = [ChatRepository, ChatMemberRepository, UserRepository, ChatEventPublisher, CurrentUser] as const
-
-  /** Members to notify of a delete, read before the delete cascades their memberships away. */
-  #deletedChatMembers: string[] = []
 
   constructor(
     chats: ChatRepository,
@@ -46,47 +32,40 @@ export class ChatService extends BaseService<ChatRepository, ChatCreate, ChatUpd
     return new NotFoundError('Chat not found')
   }
 
-  /** Creates the chat; the caller becomes its owner, `memberIds` its members. All or nothing. */
-  override async create(input: ChatCreate): Promise<Chat> {
-    const memberIds = [...new Set(input.memberIds)].filter((id) => id !== this.user.id)
-    const missing = await this.users.missing(memberIds)
-    if (missing.length) {
-      throw new ValidationError(
-        `Unknown user id(s): ${missing.join(', ')}`,
-        missing.map((id) => ({ path: `body.memberIds.${input.memberIds.indexOf(id)}`, message: 'no such user' })),
-      )
-    }
-    const chat = await this.repository.create({ name: input.name, isGroup: input.isGroup, ownerId: this.user.id })
-    const rows = await this.members.createMany([
-      { chatId: chat.id, userId: this.user.id, role: MemberRole.Owner },
-      ...memberIds.map((userId) => ({ chatId: chat.id, userId, role: MemberRole.Member })),
-    ])
-    for (const member of await this.withUsernames(rows)) {
-      this.events.publish(userTopic(member.userId), { type: 'chat.member_added', data: { ...member, chatId: chat.id } })
-    }
-    return chat
-  }
+  readonly list = this.crud.list()
+  readonly get = this.crud.get()
+
+  /** Creates the chat; the caller becomes its owner, `memberIds` (known users) its members. All or nothing. */
+  readonly create = this.crud.create({
+    before: (input: ChatCreate) => this.knownUsers(input.memberIds),
+    values: (input) => ({ name: input.name, isGroup: input.isGroup, ownerId: this.user.id }),
+    after: async (chat, memberIds) => {
+      const rows = await this.members.createMany([
+        { chatId: chat.id, userId: this.user.id, role: MemberRole.Owner },
+        ...memberIds.map((userId) => ({ chatId: chat.id, userId, role: MemberRole.Member })),
+      ])
+      for (const member of await this.withUsernames(rows)) {
+        this.events.toUsers([member.userId], { type: 'chat.member_added', data: { ...member, chatId: chat.id } })
+      }
+    },
+  })
 
   /** Only the owner may rename a chat (members get 403, others 404). */
-  protected override async beforeUpdate(existing: Chat, patch: ChatUpdate) {
-    this.assertOwner(existing, 'Only the owner can change this chat')
-    return { ...patch, updatedAt: new Date() }
-  }
+  readonly update = this.crud.update({
+    before: (chat, _patch: ChatUpdate) => this.assertOwner(chat, 'Only the owner can change this chat'),
+    values: (_chat, patch) => ({ ...patch, updatedAt: new Date() }),
+    after: async (chat) => this.events.toUsers(await this.members.memberIds(chat.id), { type: 'chat.updated', data: chat }),
+  })
 
-  protected override async afterUpdate(chat: Chat): Promise<void> {
-    const recipients = await this.members.memberIds(chat.id)
-    this.events.publish(recipients.map(userTopic), { type: 'chat.updated', data: chat })
-  }
-
-  protected override async beforeDelete(existing: Chat): Promise<void> {
-    this.assertOwner(existing, 'Only the owner can delete this chat')
-    this.#deletedChatMembers = await this.members.memberIds(existing.id)
-  }
-
-  /** Messages and memberships went with the chat (ON DELETE CASCADE), in the same transaction. */
-  protected override async afterDelete(chat: Chat): Promise<void> {
-    this.events.publish(this.#deletedChatMembers.map(userTopic), { type: 'chat.deleted', data: { id: chat.id } })
-  }
+  /** Only the owner deletes a chat; its messages and memberships go with it (ON DELETE CASCADE). */
+  readonly delete = this.crud.delete({
+    // The members to tell, read before the delete cascades their memberships away.
+    before: (chat) => {
+      this.assertOwner(chat, 'Only the owner can delete this chat')
+      return this.members.memberIds(chat.id)
+    },
+    after: (chat, memberIds) => this.events.toUsers(memberIds, { type: 'chat.deleted', data: { id: chat.id } }),
+  })
 
   /** A page of the chat's members, for members only. */
   async listMembers(chatId: string, limit: number, cursor?: string): Promise<Page<MemberRead>> {
@@ -104,8 +83,7 @@ export class ChatService extends BaseService<ChatRepository, ChatCreate, ChatUpd
     if (await this.members.membership(chatId, userId)) throw new ConflictError('That user is already a member')
     const row = await this.members.create({ chatId, userId, role: MemberRole.Member })
     const member: MemberRead = { userId, username: user.username, role: row.role, joinedAt: row.joinedAt }
-    const recipients = await this.members.memberIds(chatId)
-    this.events.publish(recipients.map(userTopic), { type: 'chat.member_added', data: { ...member, chatId } })
+    this.events.toUsers(await this.members.memberIds(chatId), { type: 'chat.member_added', data: { ...member, chatId } })
     return member
   }
 
@@ -117,7 +95,18 @@ export class ChatService extends BaseService<ChatRepository, ChatCreate, ChatUpd
     if (!isOwner && userId !== this.user.id) throw new ForbiddenError('Only the owner can remove other members')
     const recipients = await this.members.memberIds(chatId)
     if (!(await this.members.remove(chatId, userId))) throw new NotFoundError('That user is not a member')
-    this.events.publish(recipients.map(userTopic), { type: 'chat.member_removed', data: { chatId, userId } })
+    this.events.toUsers(recipients, { type: 'chat.member_removed', data: { chatId, userId } })
+  }
+
+  /** `ids` without duplicates and without the caller; a 400 naming the ids that belong to no user. */
+  private async knownUsers(ids: readonly string[]): Promise<string[]> {
+    const memberIds = [...new Set(ids)].filter((id) => id !== this.user.id)
+    const missing = await this.users.missing(memberIds)
+    if (missing.length) {
+      const errors = missing.map((id) => ({ path: `body.memberIds.${ids.indexOf(id)}`, message: 'no such user' }))
+      throw new ValidationError(`Unknown user id(s): ${missing.join(', ')}`, errors)
+    }
+    return memberIds
   }
 
   private assertOwner(chat: Chat, message: string): void {

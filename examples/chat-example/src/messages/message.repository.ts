@@ -1,9 +1,10 @@
 import { sql, type Insertable, type Kysely } from 'kysely'
-import { BaseRepository, type Page } from 'fastkit'
+import { BaseRepository, type KeyColumns, type Page } from 'fastkit'
 import type { DB, Message, MessagesTable } from '../db/schema.js'
 
 export class MessageRepository extends BaseRepository<DB, 'messages'> {
   readonly table = 'messages'
+  protected override readonly keys = { id: 'uuid', createdAt: 'timestamp' } satisfies KeyColumns<Message>
 
   /**
    * Inserts a message stamped later than every earlier message of its chat, so that `created_at`
@@ -23,28 +24,16 @@ export class MessageRepository extends BaseRepository<DB, 'messages'> {
   }
 
   /**
-   * A page of a chat's messages, newest first. The `(chat_id, created_at, id)` index serves every page
-   * as a range scan from the cursor, so page 1,000 costs what page 1 does.
+   * A page of a chat's messages, newest first; with `after` (a message id), oldest first from the
+   * message after that one on (catch-up after a reconnect: the cursor carries the position, so the
+   * anchor may be deleted while a client pages), or `undefined` when it is not a message of this chat.
+   * The `(chat_id, created_at, id)` index serves every page as a range scan, so page 1,000 costs what
+   * page 1 does.
    */
-  newestFirst(chatId: string, limit: number, cursor?: string): Promise<Page<Message>> {
-    return this.findMany({
-      where: { chatId },
-      sort: ['-createdAt'],
-      limit,
-      cursor: cursor ?? null,
-      notNull: ['createdAt'],
-    })
-  }
-
-  /**
-   * A page of a chat's messages after `afterId`, oldest first (catch-up after a reconnect). The first
-   * page starts at the anchor; later ones at `cursor` (the previous page's `nextCursor`), so the anchor
-   * may be deleted while a client pages. `undefined` when the anchor is not a message of this chat.
-   */
-  async oldestFirstAfter(chatId: string, afterId: string, limit: number, cursor?: string): Promise<Page<Message> | undefined> {
-    const sort = ['createdAt'] as const
-    const start = cursor ?? (await this.cursorAt(afterId, { where: { chatId }, sort }))
-    if (start === undefined) return undefined
-    return this.findMany({ where: { chatId }, sort, limit, cursor: start, notNull: ['createdAt'] })
+  inChat(chatId: string, page: { after?: string; limit: number; cursor?: string }): Promise<Page<Message> | undefined> {
+    const { after, limit, cursor } = page
+    return after
+      ? this.findMany({ where: { chatId }, sort: ['createdAt'], after: { id: after }, limit, cursor })
+      : this.findMany({ where: { chatId }, sort: ['-createdAt'], limit, cursor })
   }
 }

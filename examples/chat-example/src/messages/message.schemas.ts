@@ -1,3 +1,4 @@
+import { pageQuerySchema } from 'fastkit'
 import { z } from 'zod'
 
 /** 1–4000 characters after trimming. */
@@ -19,10 +20,11 @@ export const MessageRead = z
   })
   .meta({ id: 'Message' })
 
-export const MessageListQuery = z.object({
+const PageQuery = pageQuerySchema()
+
+export const MessageListQuery = PageQuery.extend({
   chatId: z.uuid().describe('The chat whose messages to list (required)'),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(4096).optional().describe('The nextCursor of the previous page (with the same chatId and after)'),
+  cursor: PageQuery.shape.cursor.describe('The nextCursor of the previous page (with the same chatId and after)'),
   after: z
     .uuid()
     .optional()
@@ -32,3 +34,4 @@ export const MessageListQuery = z.object({
 export type MessageCreate = z.output<typeof MessageCreate>
 export type MessageUpdate = z.output<typeof MessageUpdate>
 export type MessageRead = z.output<typeof MessageRead>
+export type MessageListQuery = z.output<typeof MessageListQuery>

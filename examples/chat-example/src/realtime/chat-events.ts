@@ -1,9 +1,9 @@
-import { EventPublisher } from 'fastkit'
+import { EventPublisher, userTopic, type EventOf } from 'fastkit'
 import type { ChatRead, MemberRead } from '../chats/chat.schemas.js'
 import type { MessageRead } from '../messages/message.schemas.js'
 
 /**
- * Every real-time event of the chat, by type, with the type of its `data` (chat-api.md, "Real time").
+ * Every real-time event of the chat, by type, with the type of its `data` (API.md, "Real time").
  * Events go to the user topics of a chat's members, computed inside the writing transaction.
  */
 export type ChatEvents = {
@@ -17,4 +17,9 @@ export type ChatEvents = {
 }
 
 /** The typed publisher services list in `static inject`; events leave only after commit. */
-export class ChatEventPublisher extends EventPublisher<ChatEvents> {}
+export class ChatEventPublisher extends EventPublisher<ChatEvents> {
+  /** Sends `event` to every connection of these users (a chat's members, read in this transaction). */
+  toUsers(userIds: readonly string[], event: EventOf<ChatEvents>): void {
+    this.publish(userIds.map(userTopic), event)
+  }
+}

@@ -1,9 +1,10 @@
 import { sql } from 'kysely'
-import { BaseRepository, type Page } from 'fastkit'
+import { BaseRepository, likePrefix, type KeyColumns, type Page } from 'fastkit'
 import type { DB, User } from '../db/schema.js'
 
 export class UserRepository extends BaseRepository<DB, 'users'> {
   readonly table = 'users'
+  protected override readonly keys = { id: 'uuid', username: 'text' } satisfies KeyColumns<User>
 
   /** The user with this username, compared case-insensitively (as the unique index does). */
   findByUsername(username: string): Promise<User | undefined> {
@@ -19,9 +20,9 @@ export class UserRepository extends BaseRepository<DB, 'users'> {
    * is `lower(username) LIKE 'prefix%'`, which the `users_username_lower` index serves.
    */
   search(prefix: string, limit: number, cursor?: string): Promise<Page<User>> {
-    const pattern = `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    const pattern = likePrefix(prefix.toLowerCase())
     return this.findMany(
-      { sort: ['username'], limit, cursor: cursor ?? null, notNull: ['username'] },
+      { sort: ['username'], limit, cursor },
       { scope: prefix ? (eb) => eb(sql<string>`lower(${eb.ref('users.username')})`, 'like', pattern) : undefined },
     )
   }

@@ -1,30 +1,25 @@
-import { BaseRouter } from 'fastkit'
-import { z } from 'zod'
+import { BaseRouter, pageSchema } from 'fastkit'
 import { UserService } from './user.service.js'
 import { UserRead, UserSearchQuery, UserSummary } from './user.schemas.js'
 
-const UserPage = z.object({ items: z.array(UserSummary), nextCursor: z.string().nullable() })
-
 /**
- * `GET /users?search=&limit=&cursor=` and `GET /users/:id`, for signed-in users. Accounts are made
- * through `/auth/register`, so the generated write routes are off.
+ * `GET /users/:id` (generated) and `GET /users?search=&limit=&cursor=`, for signed-in users. Accounts
+ * are made through `/auth/register`.
  */
-export class UserRouter extends BaseRouter<UserService, typeof UserRead, typeof UserRead> {
+export class UserRouter extends BaseRouter<typeof UserService> {
   constructor() {
-    super(UserService, '/users', UserRead, UserRead, {
-      auth: true,
-      routes: { create: false, update: false, replace: false, delete: false, list: false },
-    })
+    super(UserService, '/users', { auth: true })
   }
 
   protected override routes(): void {
+    this.crud({ read: UserRead, get: true })
     this.route({
       method: 'GET',
       url: '/',
       summary: 'Search users by username prefix',
       query: UserSearchQuery,
-      response: UserPage,
-      handler: ({ service, query }) => service.search(query.search, query.limit, query.cursor),
+      response: pageSchema(UserSummary),
+      handler: ({ service, query }) => service.search(query),
     })
   }
 }

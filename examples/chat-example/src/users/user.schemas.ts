@@ -1,3 +1,4 @@
+import { pageQuerySchema } from 'fastkit'
 import { z } from 'zod'
 
 /** 3–32 characters of A–Z a–z 0–9 _ . - (unique case-insensitively). */
@@ -15,10 +16,9 @@ export const UserRead = z
 /** A user in search results. */
 export const UserSummary = z.object({ id: z.uuid(), username: z.string() }).meta({ id: 'UserSummary' })
 
-export const UserSearchQuery = z.object({
+export const UserSearchQuery = pageQuerySchema().extend({
   search: z.string().max(32).optional().describe('Username prefix, case-insensitive'),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(4096).optional(),
 })
 
 export type UserRead = z.infer<typeof UserRead>
+export type UserSearchQuery = z.output<typeof UserSearchQuery>

@@ -2,7 +2,8 @@ import { sql, type Expression, type ExpressionBuilder, type Insertable, type Kys
 import { UnitOfWork } from '../uow/unit-of-work.js'
 import { isDatabaseError } from '../db/database-errors.js'
 import { decodeCursor, encodeCursor, invalidCursor, type CursorKeyType } from './cursor.js'
-import type { Filter, ListQuery, Page, RowOf, SortKey } from './list-query.js'
+import { escapeLike } from './like.js'
+import type { AnchoredListQuery, Filter, IdOf, KeyColumns, ListQuery, Page, RowOf, SortKey } from './list-query.js'
 
 /**
  * A row-visibility rule: a WHERE condition added to every read, update and delete of a repository
@@ -27,16 +28,6 @@ export type Scope<DB, TB extends keyof DB> = (eb: ExpressionBuilder<DB, TB>) => 
 export interface ScopeOptions<DB, TB extends keyof DB> {
   readonly scope?: Scope<DB, TB> | undefined
 }
-
-/**
- * The id type of a row: the type of its `id` column.
- *
- * @example
- * ```ts
- * type TaskId = IdOf<RowOf<DB, 'tasks'>> // string
- * ```
- */
-export type IdOf<Row> = Row extends { id: infer I } ? I : never
 
 const DEFAULT_LIMIT = 50
 
@@ -70,6 +61,13 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
 
   constructor(protected readonly uow: UnitOfWork<DB>) {}
 
+  /**
+   * The columns lists may sort and page on, declared once: never NULL, with their cursor types (see
+   * {@link KeyColumns}). The id is always a key; declare its type too (`id: 'uuid'`) so a forged cursor is
+   * refused before any SQL runs.
+   */
+  protected readonly keys: KeyColumns<RowOf<DB, TB>> = {}
+
   /** The unit's query builder: use it for custom queries in subclasses. */
   protected get db(): Kysely<DB> {
     return this.uow.db
@@ -91,13 +89,19 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
 
   /** The row with this id, or `undefined` (also when the scope hides it). */
   async findById(id: IdOf<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<RowOf<DB, TB> | undefined> {
-    return this.findOne({ id } as unknown as Filter<RowOf<DB, TB>>, options)
+    return this.#findOne({ id }, options.scope)
   }
 
   /** The first row matching `where`, or `undefined`. */
   async findOne(where: Filter<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<RowOf<DB, TB> | undefined> {
-    let query = this.#anyDb.selectFrom(this.#tableName).selectAll(this.#tableName)
-    query = query.where((eb) => this.#conditions(eb, where, options.scope))
+    return this.#findOne(where, options.scope)
+  }
+
+  async #findOne(where: Filter<any>, scope: Scope<DB, TB> | undefined): Promise<RowOf<DB, TB> | undefined> {
+    const query = this.#anyDb
+      .selectFrom(this.#tableName)
+      .selectAll(this.#tableName)
+      .where((eb) => this.#conditions(eb, where, scope))
     return (await query.limit(1).executeTakeFirst()) as RowOf<DB, TB> | undefined
   }
 
@@ -105,16 +109,43 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
    * A keyset-paginated page: `sort` keys (then the id) order the rows; `cursor` continues after the
    * previous page's last row, so rows inserted meanwhile never shift or repeat items, and a deep page
    * costs what the first does (no OFFSET).
+   *
+   * With `after: { id }` the pages start right after that anchor row in the sort order (rows inserted
+   * meanwhile that sort after it are picked up); with `before: { id }` they walk back from it: the first
+   * page holds the `limit` rows right before the anchor, still in the sort order, and `nextCursor`
+   * continues further back. An anchor that does not exist (or that `where` or the scope hides) gives
+   * `undefined` instead of a page; once a `cursor` is passed the anchor is not looked up again. Write
+   * `after`/`before` in the call (or type the query as an {@link AnchoredListQuery}): a query built with
+   * an optional anchor, `{ ...(id ? { after: { id } } : {}) }`, is typed by the plain overload, which
+   * promises a page; branch instead.
+   *
+   * A client's cursor is checked against the repository's {@link keys} (a NULL or a value of the wrong
+   * type is a 400 "Invalid cursor" before any SQL).
+   *
+   * @example
+   * ```ts
+   * const page = await messages.findMany({ where: { chatId }, sort: ['-createdAt'], limit: 50, cursor })
+   * const missed = await messages.findMany({ where: { chatId }, sort: ['createdAt'], after: { id: lastSeenId } })
+   * ```
    */
-  async findMany(query: ListQuery<RowOf<DB, TB>> = {}, options: ScopeOptions<DB, TB> = {}): Promise<Page<RowOf<DB, TB>>> {
+  findMany(query: AnchoredListQuery<RowOf<DB, TB>>, options?: ScopeOptions<DB, TB>): Promise<Page<RowOf<DB, TB>> | undefined>
+  findMany(query?: ListQuery<RowOf<DB, TB>>, options?: ScopeOptions<DB, TB>): Promise<Page<RowOf<DB, TB>>>
+  async findMany(
+    query: ListQuery<RowOf<DB, TB>> & { readonly after?: { readonly id: unknown }; readonly before?: { readonly id: unknown } } = {},
+    options: ScopeOptions<DB, TB> = {},
+  ): Promise<Page<RowOf<DB, TB>> | undefined> {
     const limit = query.limit ?? DEFAULT_LIMIT
-    const keys = this.#sortKeys(query.sort)
-    const sortId = sortIdOf(keys)
-    const notNull = new Set(['id', ...(query.notNull ?? [])])
-    const keyTypes: Readonly<Record<string, CursorKeyType | undefined>> = query.keyTypes ?? {}
-    const cursor = query.cursor
-      ? decodeCursor(query.cursor, sortId, keys.length, (i) => notNull.has(keys[i]!.field), (i) => keyTypes[keys[i]!.field])
-      : undefined
+    const backward = query.before !== undefined
+    // Walking back from an anchor is walking forward in the reversed order (NULLs count as the largest
+    // values in both directions, so the reversed order is exactly the reverse); the page is turned round.
+    const keys = this.#sortKeys(query.sort).map((k) => (backward ? { field: k.field, desc: !k.desc } : k))
+    const anchor = query.after ?? query.before
+    let from: readonly (string | null)[] | undefined
+    if (query.cursor) from = this.#decode(query.cursor, keys)
+    else if (anchor) {
+      from = await this.#valuesAt(anchor.id, keys, query.where ?? {}, options.scope)
+      if (from === undefined) return undefined
+    }
 
     let select = this.#anyDb
       .selectFrom(this.#tableName)
@@ -122,21 +153,21 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
       .select(this.#cursorColumns(keys))
       .where((eb) => {
         const parts = [this.#conditions(eb, query.where ?? {}, options.scope)]
-        if (cursor) parts.push(this.#after(eb, keys, cursor.values, notNull))
+        if (from) parts.push(this.#after(eb, keys, from))
         return eb.and(parts)
       })
     for (const k of keys) select = select.orderBy(this.#col(k.field), k.desc ? 'desc' : 'asc')
     const rows = (await select.limit(limit + 1).execute().catch((error: unknown) => {
       // A cursor value of a key without a declared type that PostgreSQL cannot read as the column's type.
-      throw cursor && isDatabaseError(error) && CURSOR_DATA_ERRORS.has(error.code) ? invalidCursor(error) : error
+      throw query.cursor && isDatabaseError(error) && CURSOR_DATA_ERRORS.has(error.code) ? invalidCursor(error) : error
     })) as Record<string, unknown>[]
 
     const hasMore = rows.length > limit
     const page = hasMore ? rows.slice(0, limit) : rows
     const last = page[page.length - 1]
-    const nextCursor =
-      hasMore && last ? encodeCursor({ sort: sortId, values: keys.map((_, i) => last[`fkcursor${i}`] as string | null) }) : null
+    const nextCursor = hasMore && last ? this.#encode(keys, (i) => last[`fkcursor${i}`] as string | null) : null
     for (const row of page) for (let i = 0; i < keys.length; i++) delete row[`fkcursor${i}`]
+    if (backward) page.reverse()
     const total = query.count ? await this.count(query.where, options) : undefined
     return { items: page as RowOf<DB, TB>[], nextCursor, ...(total === undefined ? {} : { total }) }
   }
@@ -144,10 +175,9 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
   /**
    * A cursor positioned at the row with this `id`, for {@link findMany} with the same `sort`: the pages
    * it starts hold the rows after that row, in that order, each exactly once, including rows inserted
-   * meanwhile that sort after it. This is "everything since message X, oldest first" (`sort:
-   * ['createdAt']`) without a hand-written keyset query. The row's sort values are read in SQL, so a
-   * timestamp keeps its microseconds. `undefined` when no row with this id matches `where` (and the
-   * scope).
+   * meanwhile that sort after it. `findMany({ after: { id } })` does the same in one call; this is for
+   * handing the position to a client. The row's sort values are read in SQL, so a timestamp keeps its
+   * microseconds. `undefined` when no row with this id matches `where` (and the scope).
    *
    * @example
    * ```ts
@@ -163,13 +193,8 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     options: ScopeOptions<DB, TB> = {},
   ): Promise<string | undefined> {
     const keys = this.#sortKeys(query.sort)
-    const row = (await this.#anyDb
-      .selectFrom(this.#tableName)
-      .select(this.#cursorColumns(keys))
-      .where((eb) => this.#conditions(eb, { ...query.where, id } as Filter<any>, options.scope))
-      .executeTakeFirst()) as Record<string, string | null> | undefined
-    if (!row) return undefined
-    return encodeCursor({ sort: sortIdOf(keys), values: keys.map((_, i) => row[`fkcursor${i}`] ?? null) })
+    const values = await this.#valuesAt(id, keys, query.where ?? {}, options.scope)
+    return values === undefined ? undefined : this.#encode(keys, (i) => values[i] ?? null)
   }
 
   /** How many rows match `where` (and the scope). */
@@ -215,8 +240,8 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     if (Object.keys(changes).length === 0) return this.findById(id, options)
     return (await this.#anyDb
       .updateTable(this.#tableName)
-      .set(changes as never)
-      .where((eb) => this.#conditions(eb, { id } as never, options.scope))
+      .set(changes)
+      .where((eb) => this.#conditions(eb, { id }, options.scope))
       .returningAll()
       .executeTakeFirst()) as RowOf<DB, TB> | undefined
   }
@@ -225,7 +250,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
   async delete(id: IdOf<RowOf<DB, TB>>, options: ScopeOptions<DB, TB> = {}): Promise<boolean> {
     const result = await this.#anyDb
       .deleteFrom(this.#tableName)
-      .where((eb) => this.#conditions(eb, { id } as never, options.scope))
+      .where((eb) => this.#conditions(eb, { id }, options.scope))
       .executeTakeFirst()
     return result.numDeletedRows > 0n
   }
@@ -233,6 +258,42 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
   /** The sort values in PostgreSQL's own text form (a timestamp keeps its microseconds), as `fkcursor<i>`. */
   #cursorColumns(keys: readonly { field: string }[]) {
     return keys.map((k, i) => sql<string | null>`${sql.ref(this.#col(k.field))}::text`.as(`fkcursor${i}`))
+  }
+
+  /** Whether `field` is a declared key (never NULL); the id always is. */
+  #isKey(field: string): boolean {
+    return field === 'id' || Object.hasOwn(this.keys, field)
+  }
+
+  /** The sort values of the row with this id (in `where` and the scope), or `undefined`. */
+  async #valuesAt(
+    id: unknown,
+    keys: readonly { field: string }[],
+    where: Filter<any>,
+    scope: Scope<DB, TB> | undefined,
+  ): Promise<(string | null)[] | undefined> {
+    const row = (await this.#anyDb
+      .selectFrom(this.#tableName)
+      .select(this.#cursorColumns(keys))
+      .where((eb) => this.#conditions(eb, { ...where, id }, scope))
+      .executeTakeFirst()) as Record<string, string | null> | undefined
+    return row && keys.map((_, i) => row[`fkcursor${i}`] ?? null)
+  }
+
+  #encode(keys: readonly { field: string; desc: boolean }[], valueAt: (index: number) => string | null): string {
+    return encodeCursor({ sort: sortIdOf(keys), values: keys.map((_, i) => valueAt(i)) })
+  }
+
+  /** A client's cursor for this sort, checked against the declared keys: a 400 for anything else. */
+  #decode(raw: string, keys: readonly { field: string; desc: boolean }[]): readonly (string | null)[] {
+    const declared: Readonly<Record<string, CursorKeyType | undefined>> = this.keys
+    return decodeCursor(
+      raw,
+      sortIdOf(keys),
+      keys.length,
+      (i) => this.#isKey(keys[i]!.field),
+      (i) => declared[keys[i]!.field],
+    ).values
   }
 
   #sortKeys(sort: readonly SortKey<RowOf<DB, TB>>[] | undefined): { field: string; desc: boolean }[] {
@@ -249,10 +310,9 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     eb: ExpressionBuilder<any, any>,
     keys: { field: string; desc: boolean }[],
     values: readonly (string | null)[],
-    notNull: ReadonlySet<string>,
   ): Expression<SqlBool> {
     const sameDirection = keys.every((k) => k.desc === keys[0]!.desc)
-    if (sameDirection && keys.every((k, i) => notNull.has(k.field) && values[i] !== null)) {
+    if (sameDirection && keys.every((k, i) => this.#isKey(k.field) && values[i] !== null)) {
       const refs = sql.join(keys.map((k) => sql.ref(this.#col(k.field))))
       const vals = sql.join(values.map((v) => sql.val(v)))
       return keys[0]!.desc ? sql<SqlBool>`(${refs}) < (${vals})` : sql<SqlBool>`(${refs}) > (${vals})`
@@ -324,8 +384,4 @@ const COMPARISONS: Readonly<Record<string, '=' | '<>' | '<' | '<=' | '>' | '>='>
 
 function isOperatorObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !(value instanceof Date) && !Array.isArray(value)
-}
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`)
 }

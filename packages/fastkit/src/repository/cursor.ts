@@ -12,12 +12,12 @@ export interface Cursor {
 /**
  * The PostgreSQL type family of a sort key, used to check a client's cursor before it reaches SQL (a
  * value of the wrong form would otherwise be PostgreSQL's `invalid input syntax for type uuid: …`).
- * `BaseRouter` and `parseListQuery` work them out from the read schema; pass `keyTypes` to `findMany`
- * yourself when you call it with a client's cursor.
+ * A repository declares them once, in its `keys` (see `KeyColumns`); `findMany` checks every cursor
+ * against them.
  *
  * @example
  * ```ts
- * await members.findMany({ sort: ['joinedAt'], cursor, keyTypes: { joinedAt: 'timestamp', id: 'uuid' } })
+ * const joinedAt: CursorKeyType = 'timestamp'
  * ```
  */
 export type CursorKeyType = 'uuid' | 'integer' | 'numeric' | 'boolean' | 'timestamp' | 'date' | 'text'

@@ -101,20 +101,50 @@ export interface ListQuery<Row> {
   readonly cursor?: string | null
   /** Also count all matching rows. */
   readonly count?: boolean
-  /**
-   * Sort fields known never to hold NULL (the id always counts as one). When every sort key is one
-   * and all share a direction, the cursor condition becomes a row comparison, `(a, id) < ($1, $2)`,
-   * which a btree index on the same columns serves directly. `BaseRouter` fills this in from the
-   * read schema; without it the condition is an OR chain that is also correct for NULLs.
-   */
-  readonly notNull?: readonly string[]
-  /**
-   * The type of each sort field (and `id`): a client's cursor whose values are not text of these types
-   * is refused as "Invalid cursor" (400) before any SQL runs. `parseListQuery` fills this in from the
-   * read schema. Keys without a type are still safe: a value PostgreSQL cannot read as the column's
-   * type is also answered with "Invalid cursor", only after the query was sent.
-   */
-  readonly keyTypes?: { readonly [K in Extract<keyof Row, string>]?: CursorKeyType }
+}
+
+/**
+ * A list that starts next to an anchor row: `after: { id }` pages through the rows that follow it in the
+ * sort order, `before: { id }` through the rows that precede it (each page still in the sort order, the
+ * pages walking away from the anchor). Pass the page's `nextCursor` as `cursor` together with the same
+ * `after`/`before` to continue; the anchor is then not looked up again (it may be deleted meanwhile).
+ *
+ * @example
+ * ```ts
+ * const since = await messages.findMany({ where: { chatId }, sort: ['createdAt'], after: { id: lastSeenId } })
+ * if (since === undefined) throw new NotFoundError('Message not found') // no such anchor (or not visible)
+ * ```
+ */
+export type AnchoredListQuery<Row> = ListQuery<Row> &
+  ({ readonly after: { readonly id: IdOf<Row> }; readonly before?: undefined } | { readonly before: { readonly id: IdOf<Row> }; readonly after?: undefined })
+
+/**
+ * The id type of a row: the type of its `id` column.
+ *
+ * @example
+ * ```ts
+ * type TaskId = IdOf<RowOf<DB, 'tasks'>> // string
+ * ```
+ */
+export type IdOf<Row> = Row extends { id: infer I } ? I : string extends keyof Row ? Row[string] : never // (an untyped row: any id)
+
+/**
+ * The sort/paging keys of a repository, declared once on it: each column lists may sort or page on, with
+ * the type its cursor values must have (checked before any SQL runs). Only columns that are never NULL
+ * may be listed (a nullable one is a compile error), which lets `findMany` use a row comparison
+ * `(a, id) > ($1, $2)` that an index on the same columns serves directly. The id is always a key.
+ *
+ * @example
+ * ```ts
+ * class MessageRepository extends BaseRepository<DB, 'messages'> {
+ *   readonly table = 'messages'
+ *   protected override readonly keys = { id: 'uuid', createdAt: 'timestamp' } satisfies KeyColumns<Message>
+ * }
+ * ```
+ */
+export type KeyColumns<Row> = {
+  // (`unknown extends` keeps an untyped row, `any`, open to every column)
+  readonly [K in keyof Row]?: null extends Row[K] ? (unknown extends Row[K] ? CursorKeyType : never) : CursorKeyType
 }
 
 /**

@@ -3,27 +3,30 @@ import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
+  FastifySchema,
   HTTPMethods,
   preHandlerHookHandler,
 } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { provide, type Dependencies } from '../di/provide.js'
+import { provide, type InjectList } from '../di/provide.js'
 import { ProblemSchema } from '../http/problem-details.js'
 import { BEARER_AUTH_SCHEME } from '../openapi/security-schemes.js'
 import type { BaseService } from '../service/base-service.js'
+import type { ListQuery, Page } from '../repository/list-query.js'
 import type { UnitOfWorkOptions } from '../uow/unit-of-work.js'
 import { listQuerySchema, parseListQuery, type ListOptions } from './list-params.js'
+import { pageSchema } from './page-schema.js'
 
 /**
- * A service class the router can construct per request (see `provide`).
+ * A service class the router can construct per request. `BaseRouter` checks its `static inject` list
+ * against its constructor (see `InjectList`) where the class is handed to `super(…)`.
  *
  * @example
  * ```ts
- * const service: ServiceClass<TaskService> = TaskService
+ * const service: ServiceClass = TaskService
  * ```
  */
-export type ServiceClass<S> = (new (...args: any[]) => S) & { readonly inject?: Dependencies<new (...args: any[]) => S> }
+export type ServiceClass = new (...args: any[]) => BaseService<any>
 
 /**
  * Route facts shared by generated and custom routes.
@@ -51,38 +54,98 @@ export interface RouteOptions {
 }
 
 /**
- * The generated CRUD routes; each can be configured or turned off (`false`).
+ * The routes `crud()` can generate.
+ *
+ * | route         | name      | status | service operation                  |
+ * |---------------|-----------|--------|------------------------------------|
+ * | `GET /`       | `list`    | 200    | `list(query)` → `Page<Row>`        |
+ * | `GET /:id`    | `get`     | 200    | `get(id)` → `Row`                  |
+ * | `POST /`      | `create`  | 201    | `create(body)` → `Row`             |
+ * | `PATCH /:id`  | `update`  | 200    | `update(id, body)` → `Row`         |
+ * | `PUT /:id`    | `replace` | 200    | `replace(id, body)` → `Row`        |
+ * | `DELETE /:id` | `delete`  | 204    | `delete(id)`                       |
  *
  * @example
  * ```ts
- * const off: Partial<Record<CrudRouteName, false>> = { replace: false, delete: false }
+ * const served: CrudRouteName[] = ['list', 'get']
  * ```
  */
 export type CrudRouteName = 'create' | 'list' | 'get' | 'update' | 'replace' | 'delete'
 
 /**
- * Options of a {@link BaseRouter}: the PATCH schema, auth, tags, what the list allows, and per-route settings.
+ * Options of a {@link BaseRouter}: defaults for its routes.
  *
  * @example
  * ```ts
- * super(TaskService, '/tasks', TaskCreate, TaskRead, {
- *   auth: true,
- *   list: { filter: ['done'], sort: ['createdAt'], defaultSort: ['-createdAt'], maxLimit: 50 },
- *   routes: { replace: false, delete: { summary: 'Delete a task for good' } },
- * })
+ * super(TaskService, '/tasks', { auth: true, tags: ['tasks'] })
  * ```
  */
-export interface BaseRouterOptions<Read extends z.ZodObject, Update extends z.ZodType> {
-  /** The PATCH body; default: the create schema with every field optional. */
-  readonly update?: Update
+export interface BaseRouterOptions {
   /** Default for every route's `auth`. Default false. */
   readonly auth?: boolean
   /** OpenAPI tags for every route; default: the prefix's first segment. */
   readonly tags?: readonly string[]
-  /** Filtering, sorting and paging of `GET /`. */
-  readonly list?: ListOptions<Extract<keyof z.output<Read>, string>>
-  /** Per generated route: options, or `false` to leave it out. */
-  readonly routes?: Partial<Record<CrudRouteName, RouteOptions | false>>
+}
+
+/** The operation `K` of a service, or `undefined` when it declares none. */
+type Op<Svc, K extends CrudRouteName> = K extends keyof Svc ? Svc[K] : undefined
+/** What a route that does not fit its service resolves to: the reason, as the compile error shows it. */
+type NoOperation<K extends CrudRouteName> = `the service declares no ${K} operation that fits this route`
+type RowMismatch<K extends CrudRouteName> = `the rows of the service's ${K} operation do not fit the read schema`
+type BodyMismatch<K extends CrudRouteName> = `this body schema's output is not what the service's ${K} operation takes`
+/** The id a generated route passes: the output of the read schema's `id`. */
+type RouteId<Read extends z.ZodObject> = Read['shape'] extends { id: infer I extends z.ZodType } ? z.output<I> : string
+/** `Then` when the service's rows fit the read schema's input. */
+type IfRowFits<Row, Read extends z.ZodObject, K extends CrudRouteName, Then> = [Row] extends [z.input<Read>] ? Then : RowMismatch<K>
+
+/**
+ * A generated list route: `true`, or what its clients may filter and sort on plus route options.
+ *
+ * @example
+ * ```ts
+ * const list: ListRoute<'createdAt' | 'name'> = { sort: ['createdAt', 'name'], defaultSort: ['-createdAt'], summary: 'Your tasks' }
+ * ```
+ */
+export type ListRoute<Field extends string = string> = true | (RouteOptions & ListOptions<Field>)
+
+/**
+ * A generated route with a body: its schema plus route options.
+ *
+ * @example
+ * ```ts
+ * const create: BodyRoute<typeof TaskCreate> = { body: TaskCreate, status: 201, summary: 'Add a task' }
+ * ```
+ */
+export type BodyRoute<Body> = RouteOptions & { readonly body: Body }
+
+type BodyRouteOf<Svc, K extends 'create' | 'update' | 'replace', Read extends z.ZodObject, Body extends z.ZodType> =
+  Op<Svc, K> extends (...args: infer A) => Promise<infer Row>
+    ? A extends (K extends 'create' ? [infer Input] : [RouteId<Read>, infer Input])
+      ? IfRowFits<Row, Read, K, BodyRoute<[z.output<Body>] extends [Input] ? Body : BodyMismatch<K>>>
+      : NoOperation<K>
+    : NoOperation<K>
+
+/**
+ * What `crud()` takes: the read schema every response goes through, and each route the router serves.
+ * A route whose service operation is missing, takes another body or returns rows the read schema does not
+ * accept is a compile error on that route.
+ *
+ * @example
+ * ```ts
+ * this.crud({ read: TaskRead, list: { sort: ['createdAt'] }, get: true, create: { body: TaskCreate }, delete: true })
+ * ```
+ */
+export interface CrudRoutes<Svc, Read extends z.ZodObject, CreateBody extends z.ZodType, UpdateBody extends z.ZodType, ReplaceBody extends z.ZodType> {
+  /** What clients may read: every response is filtered through it (a password hash never leaves). */
+  readonly read: Read
+  readonly list?: Op<Svc, 'list'> extends (query: ListQuery<any>) => Promise<Page<infer Row>>
+    ? IfRowFits<Row, Read, 'list', ListRoute<Extract<keyof z.output<Read>, string>>>
+    : NoOperation<'list'>
+  readonly get?: Op<Svc, 'get'> extends (id: RouteId<Read>) => Promise<infer Row> ? IfRowFits<Row, Read, 'get', true | RouteOptions> : NoOperation<'get'>
+  readonly create?: BodyRouteOf<Svc, 'create', Read, CreateBody>
+  readonly update?: BodyRouteOf<Svc, 'update', Read, UpdateBody>
+  readonly replace?: BodyRouteOf<Svc, 'replace', Read, ReplaceBody>
+  readonly delete?: Op<Svc, 'delete'> extends (id: RouteId<Read>) => Promise<unknown> ? true | RouteOptions : NoOperation<'delete'>
 }
 
 type Output<S> = S extends z.ZodType ? z.output<S> : undefined
@@ -138,62 +201,51 @@ export interface RouteDefinition<S, Body extends z.ZodType | undefined, Query ex
 const NoContent = z.null().describe('No content')
 
 /**
- * A typed REST resource in a few lines. Give it the service class, a URL prefix and the zod schemas
- * of the create body and of what a client may read; it generates
+ * A typed REST resource. Give it the service class and a URL prefix; in {@link routes} declare the
+ * generated routes it serves with {@link crud} (only those exist, see {@link CrudRouteName}) and add
+ * routes of your own with {@link route}. Every generated response goes through the read schema, so a
+ * column not in it (a password hash) never leaves.
  *
- * | route           | status | what                                                   |
- * |-----------------|--------|--------------------------------------------------------|
- * | `POST /`        | 201    | create (body: create schema)                           |
- * | `GET /`         | 200    | `{ items, nextCursor, total? }`, keyset-paginated        |
- * | `GET /:id`      | 200    | one item, or 404                                       |
- * | `PATCH /:id`    | 200    | partial update (body: update schema)                   |
- * | `PUT /:id`      | 200    | full replace (body: create schema)                     |
- * | `DELETE /:id`   | 204    |                                                        |
- *
- * Every response goes through the read schema, so a column not in it (a password hash) never leaves.
- * Subclasses add routes of their own by overriding {@link routes} and calling {@link route}, and
- * replace a generated route by turning it off (`routes: { list: false }`) and adding their own.
+ * The types connect: a service class whose `static inject` does not fit its constructor is an error at
+ * `super(…)`, and a route whose service operation is missing or takes another body is an error in `crud`.
  *
  * @example
  * ```ts
- * export class MessageRouter extends BaseRouter<MessageService, typeof MessageCreate, typeof MessageRead> {
+ * export class TaskRouter extends BaseRouter<typeof TaskService> {
  *   constructor() {
- *     super(MessageService, '/messages', MessageCreate, MessageRead, {
- *       auth: true,
- *       list: { filter: ['chatId'], sort: ['createdAt'], defaultSort: ['-createdAt'] },
- *       routes: { replace: false },
+ *     super(TaskService, '/tasks', { auth: true })
+ *   }
+ *   protected override routes(): void {
+ *     this.crud({
+ *       read: TaskRead,
+ *       list: { filter: ['done'], sort: ['createdAt'], defaultSort: ['-createdAt'] },
+ *       get: true,
+ *       create: { body: TaskCreate },
+ *       update: { body: TaskUpdate },
+ *       delete: true,
  *     })
  *   }
  * }
- * await app.register(new MessageRouter().plugin)
+ * await app.register(new TaskRouter().plugin)
  * ```
  */
-export abstract class BaseRouter<
-  S extends BaseService<any, any, any>,
-  Create extends z.ZodObject = z.ZodObject,
-  Read extends z.ZodObject = z.ZodObject,
-  Update extends z.ZodType = z.ZodType<Partial<z.output<Create>>, Partial<z.input<Create>>>,
-> {
+export abstract class BaseRouter<C extends ServiceClass> {
   /**
-   * Where {@link route} collects while {@link routes} runs; set only during a registration, so that
-   * every app (and every prefix in one app) gets the custom routes exactly once.
+   * Where {@link route} and {@link crud} collect while {@link routes} runs; set only during a
+   * registration, so that every app (and every prefix in one app) gets the routes exactly once.
    */
-  #collecting: RouteDefinition<S, any, any, any, any>[] | undefined
-  protected readonly update: Update
+  #collecting: RouteDefinition<InstanceType<C>, any, any, any, any>[] | undefined
 
   constructor(
-    protected readonly service: ServiceClass<S>,
+    protected readonly service: C & InjectList<C>,
     readonly prefix: string,
-    protected readonly create: Create,
-    protected readonly read: Read,
-    protected readonly options: BaseRouterOptions<Read, Update> = {},
-  ) {
-    this.update = options.update ?? (create.partial() as unknown as Update)
-  }
+    protected readonly options: BaseRouterOptions = {},
+  ) {}
 
   /**
-   * Override to add routes of your own with {@link route}; called on every registration of the router
-   * (one instance may be registered into several apps), so keep it free of other side effects.
+   * Override to declare the routes: {@link crud} for generated ones, {@link route} for your own. Called
+   * on every registration of the router (one instance may be registered into several apps), so keep it
+   * free of other side effects.
    */
   protected routes(): void {}
 
@@ -203,9 +255,111 @@ export abstract class BaseRouter<
     Query extends z.ZodType | undefined = undefined,
     Params extends z.ZodType | undefined = undefined,
     Response extends z.ZodType | undefined = undefined,
-  >(definition: RouteDefinition<S, Body, Query, Params, Response>): void {
-    if (!this.#collecting) throw new Error(`${this.constructor.name}: call route() from routes(), not from elsewhere`)
-    this.#collecting.push(definition)
+  >(definition: RouteDefinition<InstanceType<C>, Body, Query, Params, Response>): void {
+    this.#collect(`route`).push(definition)
+  }
+
+  /**
+   * Declares the generated routes this router serves (see {@link CrudRoutes}); call from {@link routes}.
+   * Each listed route calls the service operation of the same name.
+   */
+  protected crud<
+    Read extends z.ZodObject,
+    CreateBody extends z.ZodType = z.ZodType,
+    UpdateBody extends z.ZodType = z.ZodType,
+    ReplaceBody extends z.ZodType = z.ZodType,
+  >(routes: CrudRoutes<InstanceType<C>, Read, CreateBody, UpdateBody, ReplaceBody>): void {
+    const collecting = this.#collect('crud')
+    const read = routes.read
+    const IdParams = z.object({ id: read.shape.id ?? z.string() })
+    const name = this.#resourceName()
+    // A route's options: its value when that is an object (`true` means "with the defaults").
+    const options = (value: unknown): RouteOptions & ListOptions & { readonly body?: unknown } =>
+      typeof value === 'object' && value !== null ? value : {}
+    const bodyOf = (value: unknown): z.ZodType => {
+      const { body } = options(value)
+      if (!(body instanceof z.ZodType)) throw new TypeError(`${this.constructor.name}: a create, update or replace route needs a body schema`)
+      return body
+    }
+    if (routes.list) {
+      const list: RouteOptions & ListOptions = options(routes.list)
+      collecting.push({
+        method: 'GET',
+        url: '/',
+        summary: `List ${name}s`,
+        ...list,
+        query: listQuerySchema(read, list),
+        response: pageSchema(read),
+        handler: ({ service, query }) => operation(service, 'list')(parseListQuery(query, read, list)),
+      })
+    }
+    if (routes.get) {
+      collecting.push({
+        method: 'GET',
+        url: '/:id',
+        summary: `Get a ${name}`,
+        ...options(routes.get),
+        params: IdParams,
+        response: read,
+        handler: ({ service, params }) => operation(service, 'get')(params.id),
+      })
+    }
+    if (routes.create) {
+      collecting.push({
+        method: 'POST',
+        url: '/',
+        status: 201,
+        summary: `Create a ${name}`,
+        ...options(routes.create),
+        body: bodyOf(routes.create),
+        response: read,
+        handler: ({ service, body }) => operation(service, 'create')(body),
+      })
+    }
+    if (routes.update) {
+      collecting.push({
+        method: 'PATCH',
+        url: '/:id',
+        summary: `Change some fields of a ${name}`,
+        ...options(routes.update),
+        params: IdParams,
+        body: bodyOf(routes.update),
+        response: read,
+        handler: ({ service, params, body }) => operation(service, 'update')(params.id, body),
+      })
+    }
+    if (routes.replace) {
+      collecting.push({
+        method: 'PUT',
+        url: '/:id',
+        summary: `Replace a ${name}`,
+        ...options(routes.replace),
+        params: IdParams,
+        body: bodyOf(routes.replace),
+        response: read,
+        handler: ({ service, params, body }) => operation(service, 'replace')(params.id, body),
+      })
+    }
+    if (routes.delete) {
+      collecting.push({
+        method: 'DELETE',
+        url: '/:id',
+        status: 204,
+        summary: `Delete a ${name}`,
+        ...options(routes.delete),
+        params: IdParams,
+        response: NoContent,
+        handler: async ({ service, params }) => {
+          await operation(service, 'delete')(params.id)
+          return null
+        },
+      })
+    }
+  }
+
+  #collect(method: string): RouteDefinition<InstanceType<C>, any, any, any, any>[] {
+    if (!this.#collecting) throw new Error(`${this.constructor.name}: call ${method}() from routes(), not from elsewhere`)
+    return this.#collecting
   }
 
   /** The Fastify plugin to register: `await app.register(router.plugin)`. */
@@ -220,104 +374,27 @@ export abstract class BaseRouter<
             `await app.register(fastkit, { db }); await app.register(new ${router.constructor.name}().plugin)`,
         )
       }
-      provide(app.container, router.service as never)
+      provide(app.container, router.service)
       await app.register(async (scoped) => router.#register(scoped), { prefix: router.prefix })
     }
     return plugin
   }
 
   #register(app: FastifyInstance): void {
-    const custom: RouteDefinition<S, any, any, any, any>[] = (this.#collecting = [])
+    const routes: RouteDefinition<InstanceType<C>, any, any, any, any>[] = (this.#collecting = [])
     try {
       this.routes()
     } finally {
       this.#collecting = undefined
     }
-    for (const route of [...this.#crudRoutes(), ...custom]) this.#add(app, route)
-  }
-
-  #crudRoutes(): RouteDefinition<S, any, any, any, any>[] {
-    const read = this.read
-    const idSchema = (read.shape as Record<string, z.ZodType>).id ?? z.string()
-    const IdParams = z.object({ id: idSchema })
-    const listOptions = this.options.list ?? {}
-    const Page = z.object({
-      items: z.array(read),
-      nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
-      total: z.number().int().optional().describe('Only with count=true'),
-    })
-    const name = this.#resourceName()
-    const defs: Record<CrudRouteName, RouteDefinition<S, any, any, any, any>> = {
-      create: {
-        method: 'POST',
-        url: '/',
-        status: 201,
-        summary: `Create a ${name}`,
-        body: this.create,
-        response: read,
-        handler: ({ service, body }) => service.create(body),
-      },
-      list: {
-        method: 'GET',
-        url: '/',
-        summary: `List ${name}s`,
-        query: listQuerySchema(read, listOptions),
-        response: Page,
-        handler: ({ service, query }) => service.list(parseListQuery(query as Record<string, unknown>, read, listOptions)),
-      },
-      get: {
-        method: 'GET',
-        url: '/:id',
-        summary: `Get a ${name}`,
-        params: IdParams,
-        response: read,
-        handler: ({ service, params }) => service.get(params.id as never),
-      },
-      update: {
-        method: 'PATCH',
-        url: '/:id',
-        summary: `Change some fields of a ${name}`,
-        params: IdParams,
-        body: this.update,
-        response: read,
-        handler: ({ service, params, body }) => service.update(params.id as never, body),
-      },
-      replace: {
-        method: 'PUT',
-        url: '/:id',
-        summary: `Replace a ${name}`,
-        params: IdParams,
-        body: this.create,
-        response: read,
-        handler: ({ service, params, body }) => service.replace(params.id as never, body),
-      },
-      delete: {
-        method: 'DELETE',
-        url: '/:id',
-        status: 204,
-        summary: `Delete a ${name}`,
-        params: IdParams,
-        response: NoContent,
-        handler: async ({ service, params }) => {
-          await service.delete(params.id as never)
-          return null
-        },
-      },
-    }
-    const out: RouteDefinition<S, any, any, any, any>[] = []
-    for (const [key, def] of Object.entries(defs) as [CrudRouteName, RouteDefinition<S, any, any, any, any>][]) {
-      const override = this.options.routes?.[key]
-      if (override === false) continue
-      out.push({ ...def, ...override })
-    }
-    return out
+    for (const route of routes) this.#add(app, route)
   }
 
   #resourceName(): string {
     return this.prefix.split('/').filter(Boolean)[0]?.replace(/s$/, '') ?? 'resource'
   }
 
-  #add(app: FastifyInstance, def: RouteDefinition<S, any, any, any, any>): void {
+  #add(app: FastifyInstance, def: RouteDefinition<InstanceType<C>, any, any, any, any>): void {
     const auth = def.auth ?? this.options.auth ?? false
     const status = def.status ?? 200
     const preHandler: preHandlerHookHandler[] = []
@@ -335,33 +412,38 @@ export abstract class BaseRouter<
     const tags = def.tags ?? this.options.tags ?? [this.prefix.split('/').filter(Boolean)[0] ?? 'default']
     const service = this.service
 
-    app.withTypeProvider<ZodTypeProvider>().route({
+    // The zod schemas are compiled by fastify-type-provider-zod (fastkit's validator and serializer
+    // compilers); the handler's types come from the RouteDefinition, so the route itself is untyped.
+    const schema: FastifySchema = {
+      ...(def.body ? { body: def.body } : {}),
+      ...(def.query ? { querystring: def.query } : {}),
+      ...(def.params ? { params: def.params } : {}),
+      response,
+      tags: [...tags],
+      ...(def.summary ? { summary: def.summary } : {}),
+      ...(def.description ? { description: def.description } : {}),
+      ...(def.consumes ? { consumes: [...def.consumes] } : {}),
+      ...(auth ? { security: [{ [BEARER_AUTH_SCHEME]: [] }] } : {}),
+      ...(def.hide ? { hide: true } : {}),
+    }
+    app.route({
       method: def.method,
       url: def.url === '/' ? '' : def.url,
       ...(preHandler.length ? { preHandler } : {}),
       config: { uow: def.uow },
-      schema: {
-        ...(def.body ? { body: def.body } : {}),
-        ...(def.query ? { querystring: def.query } : {}),
-        ...(def.params ? { params: def.params } : {}),
-        response,
-        tags: [...tags],
-        ...(def.summary ? { summary: def.summary } : {}),
-        ...(def.description ? { description: def.description } : {}),
-        ...(def.consumes ? { consumes: [...def.consumes] } : {}),
-        ...(auth ? { security: [{ [BEARER_AUTH_SCHEME]: [] }] } : {}),
-        ...(def.hide ? { hide: true } : {}),
-      } as never,
+      schema,
       handler: async (request, reply) => {
         const result = await def.handler({
           request,
           reply,
           get service() {
-            return request.container.resolve(service as never) as S
+            // A plain cast: tsyringe types `resolve(C)` by C's constraint (a BaseService); it returns an
+            // instance of C itself, built by provide() from C's checked `static inject`.
+            return request.container.resolve(service) as InstanceType<C>
           },
-          body: request.body as never,
-          query: request.query as never,
-          params: request.params as never,
+          body: request.body,
+          query: request.query,
+          params: request.params,
         })
         if (reply.sent) return reply
         reply.code(reply.statusCode !== 200 ? reply.statusCode : status)
@@ -369,4 +451,16 @@ export abstract class BaseRouter<
       },
     })
   }
+}
+
+/**
+ * The service operation a generated route calls. Its type was checked by {@link CrudRoutes} where the
+ * route was declared; here it is looked up by name, so that no cast is needed.
+ */
+function operation(service: object, name: CrudRouteName): (...args: unknown[]) => Promise<unknown> {
+  const op: unknown = Reflect.get(service, name)
+  if (typeof op !== 'function') {
+    throw new TypeError(`${service.constructor.name} has no ${name} operation: declare \`readonly ${name} = this.crud.${name}()\``)
+  }
+  return async (...args) => op.apply(service, args)
 }

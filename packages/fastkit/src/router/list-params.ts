@@ -1,6 +1,5 @@
 import { z } from 'zod'
 import { ValidationError, type FieldIssue } from '../http/errors.js'
-import type { CursorKeyType } from '../repository/cursor.js'
 import { FILTER_OPERATORS, type FilterOperator, type ListQuery } from '../repository/list-query.js'
 
 /**
@@ -44,7 +43,7 @@ function unwrap(schema: z.ZodType): z.ZodType {
 }
 
 function kindOf(schema: z.ZodType): FieldKind {
-  const type = (unwrap(schema) as unknown as { _zod: { def: { type: string } } })._zod.def.type
+  const type = unwrap(schema)._zod.def.type
   if (type === 'string' || type === 'enum' || type === 'literal') return 'string'
   if (type === 'number' || type === 'int' || type === 'bigint') return 'number'
   if (type === 'boolean') return 'boolean'
@@ -112,49 +111,6 @@ export function listQuerySchema(read: z.ZodObject, options: ListOptions): z.ZodO
   return z.object(shape).loose()
 }
 
-const notNullCache = new WeakMap<z.ZodObject, string[]>()
-
-/** The fields of a read schema that can never be NULL, worked out once per schema. */
-function notNullFields(read: z.ZodObject): string[] {
-  let fields = notNullCache.get(read)
-  if (!fields) {
-    fields = Object.entries(read.shape)
-      .filter(([, schema]) => !(schema as z.ZodType).safeParse(null).success)
-      .map(([field]) => field)
-    notNullCache.set(read, fields)
-  }
-  return fields
-}
-
-const keyTypesCache = new WeakMap<z.ZodObject, Record<string, CursorKeyType>>()
-
-/** The cursor type of each field of a read schema whose type says what PostgreSQL holds, worked out once. */
-function cursorKeyTypes(read: z.ZodObject): Record<string, CursorKeyType> {
-  let types = keyTypesCache.get(read)
-  if (!types) {
-    types = {}
-    for (const [field, schema] of Object.entries(read.shape)) {
-      const inner = unwrap(schema as z.ZodType) as z.ZodType & { _zod: { def: { type: string; format?: string } }; isInt?: boolean }
-      const { type, format } = inner._zod.def
-      const keyType: CursorKeyType | undefined =
-        type === 'date' ? 'timestamp'
-        : type === 'boolean' ? 'boolean'
-        : type === 'bigint' ? 'integer'
-        : type === 'number' ? (inner.isInt ? 'integer' : 'numeric')
-        : type === 'enum' || type === 'literal' ? 'text'
-        : type === 'string'
-          ? format === 'uuid' || format === 'guid' ? 'uuid'
-            : format === 'datetime' ? 'timestamp'
-            : format === 'date' ? 'date'
-            : 'text'
-          : undefined
-      if (keyType) types[field] = keyType
-    }
-    keyTypesCache.set(read, types)
-  }
-  return types
-}
-
 /**
  * Turns a list route's raw querystring into a typed {@link ListQuery}, refusing (400, with every
  * problem listed) unknown parameters, fields that are not allow-listed, unknown operators and values
@@ -163,7 +119,7 @@ function cursorKeyTypes(read: z.ZodObject): Record<string, CursorKeyType> {
  * @example
  * ```ts
  * parseListQuery({ done: 'false', sort: '-createdAt', limit: '20' }, TaskRead, { filter: ['done'], sort: ['createdAt'] })
- * // { where: { done: { eq: false } }, sort: ['-createdAt'], limit: 20, cursor: null, count: false, notNull: [...], keyTypes: {...} }
+ * // { where: { done: { eq: false } }, sort: ['-createdAt'], limit: 20, cursor: null, count: false }
  * ```
  */
 export function parseListQuery(raw: Record<string, unknown>, read: z.ZodObject, options: ListOptions): ListQuery<any> {
@@ -240,11 +196,9 @@ export function parseListQuery(raw: Record<string, unknown>, read: z.ZodObject, 
   }
   return {
     where,
-    ...(sort ? { sort: sort as never } : {}),
+    ...(sort ? { sort } : {}),
     limit,
     cursor: cursor ?? null,
     count,
-    notNull: notNullFields(read),
-    keyTypes: cursorKeyTypes(read),
   }
 }

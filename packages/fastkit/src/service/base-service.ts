@@ -1,7 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely'
 import { NotFoundError } from '../http/errors.js'
-import type { BaseRepository, IdOf, Scope } from '../repository/base-repository.js'
-import type { ListQuery, Page } from '../repository/list-query.js'
+import type { BaseRepository, Scope } from '../repository/base-repository.js'
+import type { IdOf, ListQuery, Page } from '../repository/list-query.js'
 
 /** The `DB` and table of a repository type. */
 type DbOf<R> = R extends BaseRepository<infer DB, any> ? DB : never
@@ -34,20 +34,139 @@ export type RepositoryInsert<R> = R extends BaseRepository<infer DB, infer TB> ?
  */
 export type RepositoryUpdate<R> = R extends BaseRepository<infer DB, infer TB> ? Updateable<DB[TB]> : never
 
+type Awaitable<T> = T | Promise<T>
+type Row<R> = RepositoryRow<R>
+type Id<R> = IdOf<RepositoryRow<R>>
+
 /**
- * Business rules over one repository. The generic CRUD methods delegate to it, raise
- * {@link NotFoundError} for missing rows, and call overridable steps a subclass fills in:
- *
- * - {@link scope}: one row-visibility rule applied to list, get, update and delete (e.g. "only
- *   members see a chat"), so it is enforced once, everywhere;
- * - `beforeCreate` / `afterCreate`, `beforeUpdate` / `afterUpdate`, `beforeDelete` / `afterDelete`.
- *
- * `Create` and `Update` are what the API accepts (by default the table's insert and update types);
- * `beforeCreate` / `beforeUpdate` turn them into table values.
+ * Hooks of a create operation. `before` checks the input and returns a context (any value: locked rows,
+ * ids to notify…) that `values` and `after` receive, typed; `values` turns input and context into the
+ * row's values; `after` runs once the row exists, in the same transaction.
  *
  * @example
  * ```ts
- * export class MessageService extends BaseService<MessageRepository, MessageCreate> {
+ * const hooks: CreateHooks<{ title: string }, { ownerId: string }, RepositoryInsert<TaskRepository>, Task> = {
+ *   before: () => ({ ownerId: 'u1' }),
+ *   values: (input, { ownerId }) => ({ title: input.title, ownerId }),
+ * }
+ * ```
+ */
+export interface CreateHooks<Input, Ctx, Values, Row> {
+  readonly before?: (input: Input) => Awaitable<Ctx>
+  readonly values: (input: Input, context: Ctx) => Awaitable<Values>
+  readonly after?: (row: Row, context: Ctx) => Awaitable<unknown>
+}
+
+/**
+ * Hooks of an update (PATCH) or replace (PUT) operation: like {@link CreateHooks}, with the row as it
+ * was before the change (`existing`), already checked to exist and be visible.
+ *
+ * @example
+ * ```ts
+ * const hooks: UpdateHooks<Task, { title?: string }, void, RepositoryUpdate<TaskRepository>> = {
+ *   values: (_existing, patch) => ({ title: patch.title }),
+ *   after: (task, _context, previous) => console.log(previous.title, '→', task.title),
+ * }
+ * ```
+ */
+export interface UpdateHooks<Row, Patch, Ctx, Values> {
+  readonly before?: (existing: Row, patch: Patch) => Awaitable<Ctx>
+  readonly values: (existing: Row, patch: Patch, context: Ctx) => Awaitable<Values>
+  readonly after?: (row: Row, context: Ctx, previous: Row) => Awaitable<unknown>
+}
+
+/**
+ * Hooks of a delete operation: `before` sees the row (throw `ForbiddenError` to refuse) and returns a
+ * context for `after`, which runs once the row is gone.
+ *
+ * @example
+ * ```ts
+ * const hooks: DeleteHooks<Task, string[]> = {
+ *   before: async (task) => [task.ownerId],
+ *   after: (task, notify) => console.log('deleted', task.id, 'tell', notify),
+ * }
+ * ```
+ */
+export interface DeleteHooks<Row, Ctx> {
+  readonly before?: (existing: Row) => Awaitable<Ctx>
+  readonly after?: (row: Row, context: Ctx) => Awaitable<unknown>
+}
+
+/**
+ * The builders behind a service's operations (`this.crud` in a {@link BaseService}). Each returns a plain
+ * function to assign to a public field; a service has exactly the operations it declares.
+ *
+ * `create`/`update`/`replace` need a `values` hook exactly when their input type is not assignable to
+ * the table's insert (update) type, so a NOT NULL column without a default that nothing supplies is a
+ * compile error where the operation is declared.
+ *
+ * @example
+ * ```ts
+ * class TaskService extends BaseService<TaskRepository> {
+ *   static readonly inject = [TaskRepository] as const
+ *   readonly list = this.crud.list()
+ *   readonly get = this.crud.get()
+ *   readonly create = this.crud.create({ values: (input: { title: string }) => ({ title: input.title, done: false }) })
+ * }
+ * ```
+ */
+export interface CrudBuilder<R> {
+  /** `(query?) => Promise<Page<Row>>`: a page of the rows the scope shows. */
+  list(): (query?: ListQuery<Row<R>>) => Promise<Page<Row<R>>>
+  /** `(id) => Promise<Row>`: the row, or the service's `notFound()` (also when the scope hides it). */
+  get(): (id: Id<R>) => Promise<Row<R>>
+  /** `(input) => Promise<Row>`: inserts what `values` makes of the input. */
+  create<Input, Ctx = undefined>(hooks: CreateHooks<Input, Ctx, RepositoryInsert<R>, Row<R>>): (input: Input) => Promise<Row<R>>
+  /** `(input) => Promise<Row>`: inserts the input as it is (it fits the table's insert type). */
+  create<Input extends RepositoryInsert<R> = RepositoryInsert<R>, Ctx = undefined>(hooks?: {
+    readonly before?: (input: Input) => Awaitable<Ctx>
+    readonly after?: (row: Row<R>, context: Ctx) => Awaitable<unknown>
+  }): (input: Input) => Promise<Row<R>>
+  /** `(id, patch) => Promise<Row>`: changes what `values` makes of the patch (PATCH). */
+  update<Patch, Ctx = undefined>(hooks: UpdateHooks<Row<R>, Patch, Ctx, RepositoryUpdate<R>>): (id: Id<R>, patch: Patch) => Promise<Row<R>>
+  /** `(id, patch) => Promise<Row>`: changes the given fields (PATCH). */
+  update<Patch extends RepositoryUpdate<R> = RepositoryUpdate<R>, Ctx = undefined>(hooks?: {
+    readonly before?: (existing: Row<R>, patch: Patch) => Awaitable<Ctx>
+    readonly after?: (row: Row<R>, context: Ctx, previous: Row<R>) => Awaitable<unknown>
+  }): (id: Id<R>, patch: Patch) => Promise<Row<R>>
+  /** `(id, input) => Promise<Row>`: writes what `values` makes of a full body (PUT). */
+  replace<Input, Ctx = undefined>(hooks: UpdateHooks<Row<R>, Input, Ctx, RepositoryUpdate<R>>): (id: Id<R>, input: Input) => Promise<Row<R>>
+  /** `(id, input) => Promise<Row>`: writes every field of a full body (PUT); the same hooks as update. */
+  replace<Input extends RepositoryUpdate<R> = RepositoryInsert<R> & RepositoryUpdate<R>, Ctx = undefined>(hooks?: {
+    readonly before?: (existing: Row<R>, input: Input) => Awaitable<Ctx>
+    readonly after?: (row: Row<R>, context: Ctx, previous: Row<R>) => Awaitable<unknown>
+  }): (id: Id<R>, input: Input) => Promise<Row<R>>
+  /** `(id) => Promise<void>`: deletes the row, or the service's `notFound()`. */
+  delete<Ctx = undefined>(hooks?: DeleteHooks<Row<R>, Ctx>): (id: Id<R>) => Promise<void>
+}
+
+type ScopeOf<R extends BaseRepository<any, any>> = { readonly scope: Scope<DbOf<R>, TableOf<R>> | undefined }
+
+/** The repository as the generated operations call it: in the row type of `R`, ids and values unchecked. */
+interface RowRepository<R extends BaseRepository<any, any>> {
+  findById(id: unknown, options: ScopeOf<R>): Promise<Row<R> | undefined>
+  findMany(query: ListQuery<Row<R>>, options: ScopeOf<R>): Promise<Page<Row<R>>>
+  create(values: unknown): Promise<Row<R>>
+  update(id: unknown, values: unknown, options: ScopeOf<R>): Promise<Row<R> | undefined>
+  delete(id: unknown, options: ScopeOf<R>): Promise<boolean>
+}
+
+/** Hooks as the implementation sees them: every overload in one shape. */
+interface AnyHooks {
+  readonly before?: (...args: any[]) => unknown
+  readonly values?: (...args: any[]) => unknown
+  readonly after?: (...args: any[]) => unknown
+}
+
+/**
+ * Business rules over one repository. A service exposes only what it declares: its own methods, and the
+ * generated operations it opts into by assigning `this.crud.<op>(hooks)` to a public field. Every
+ * generated operation applies the overridable {@link scope} (one row-visibility rule, enforced
+ * everywhere) and raises {@link notFound} for a row that is missing or hidden.
+ *
+ * @example
+ * ```ts
+ * export class MessageService extends BaseService<MessageRepository> {
  *   static readonly inject = [MessageRepository, CurrentUser] as const
  *   constructor(messages: MessageRepository, private readonly user: AuthUser) { super(messages) }
  *
@@ -55,17 +174,15 @@ export type RepositoryUpdate<R> = R extends BaseRepository<infer DB, infer TB> ?
  *     return (eb) => eb.exists(eb.selectFrom('members').whereRef('members.chatId', '=', 'messages.chatId')
  *       .where('members.userId', '=', this.user.id).select('members.userId'))
  *   }
- *   protected override async beforeCreate(input: MessageCreate) {
- *     return { ...input, senderId: this.user.id }
- *   }
+ *
+ *   readonly get = this.crud.get()
+ *   readonly create = this.crud.create({
+ *     values: (input: { chatId: string; body: string }) => ({ ...input, senderId: this.user.id }),
+ *   })
  * }
  * ```
  */
-export abstract class BaseService<
-  R extends BaseRepository<any, any>,
-  Create = RepositoryInsert<R>,
-  Update = Partial<Create>,
-> {
+export abstract class BaseService<R extends BaseRepository<any, any>> {
   constructor(protected readonly repository: R) {}
 
   /** The visibility rule for this service's rows; `undefined` (the default) shows every row. */
@@ -78,61 +195,49 @@ export abstract class BaseService<
     return new NotFoundError(`${this.constructor.name.replace(/Service$/, '') || 'Resource'} not found`)
   }
 
-  /** Turns API input into table values; default: as is. Throw here to refuse a create. */
-  protected async beforeCreate(input: Create): Promise<RepositoryInsert<R>> {
-    return input as unknown as RepositoryInsert<R>
-  }
-  protected async afterCreate(_row: RepositoryRow<R>): Promise<void> {}
-
-  /** Checks a change to `existing` and turns the patch into table values; default: as is. */
-  protected async beforeUpdate(_existing: RepositoryRow<R>, patch: Update): Promise<RepositoryUpdate<R>> {
-    return patch as unknown as RepositoryUpdate<R>
-  }
-  protected async afterUpdate(_row: RepositoryRow<R>, _previous: RepositoryRow<R>): Promise<void> {}
-
-  /** Checks a delete of `existing`; throw `ForbiddenError` to refuse it. */
-  protected async beforeDelete(_existing: RepositoryRow<R>): Promise<void> {}
-  protected async afterDelete(_row: RepositoryRow<R>): Promise<void> {}
-
-  /** A page of the rows this caller may see. */
-  async list(query: ListQuery<RepositoryRow<R>> = {}): Promise<Page<RepositoryRow<R>>> {
-    return this.repository.findMany(query as never, { scope: this.scope() }) as Promise<Page<RepositoryRow<R>>>
-  }
-
-  /** The row, or {@link NotFoundError} when it does not exist or the caller may not see it. */
-  async get(id: IdOf<RepositoryRow<R>>): Promise<RepositoryRow<R>> {
-    const row = await this.repository.findById(id as never, { scope: this.scope() })
-    if (!row) throw this.notFound()
-    return row as RepositoryRow<R>
-  }
-
-  async create(input: Create): Promise<RepositoryRow<R>> {
-    const values = await this.beforeCreate(input)
-    const row = (await this.repository.create(values as never)) as RepositoryRow<R>
-    await this.afterCreate(row)
-    return row
-  }
-
-  /** Applies a partial change (PATCH). */
-  async update(id: IdOf<RepositoryRow<R>>, patch: Update): Promise<RepositoryRow<R>> {
-    const existing = await this.get(id)
-    const values = await this.beforeUpdate(existing, patch)
-    const row = (await this.repository.update(id as never, values as never, { scope: this.scope() })) as RepositoryRow<R> | undefined
-    if (!row) throw this.notFound()
-    await this.afterUpdate(row, existing)
-    return row
-  }
-
-  /** Replaces every writable field (PUT); the input is a full create body. */
-  async replace(id: IdOf<RepositoryRow<R>>, input: Create): Promise<RepositoryRow<R>> {
-    return this.update(id, input as unknown as Update)
-  }
-
-  async delete(id: IdOf<RepositoryRow<R>>): Promise<void> {
-    const existing = await this.get(id)
-    await this.beforeDelete(existing)
-    const deleted = await this.repository.delete(id as never, { scope: this.scope() })
-    if (!deleted) throw this.notFound()
-    await this.afterDelete(existing)
+  /**
+   * Builds the generated operations (see {@link CrudBuilder}). Safe in field initialisers: nothing of
+   * the subclass is read until an operation runs.
+   */
+  protected get crud(): CrudBuilder<R> {
+    // The spine's one `as unknown as` (SPINE.md allows 3): `R` is a BaseRepository<DbOf<R>, TableOf<R>>, whose methods take and
+    // return exactly these types, but TypeScript cannot resolve a generic R's method types. The ids and
+    // values are unchecked here; CrudBuilder's signatures check them where a service declares its ops.
+    const repository = this.repository as unknown as RowRepository<R>
+    const found = async (id: unknown): Promise<Row<R>> => {
+      const row = await repository.findById(id, { scope: this.scope() })
+      if (!row) throw this.notFound()
+      return row
+    }
+    const change = (hooks: AnyHooks = {}) =>
+      async (id: unknown, patch: unknown): Promise<Row<R>> => {
+        const existing = await found(id)
+        const context = await hooks.before?.(existing, patch)
+        const values = hooks.values ? await hooks.values(existing, patch, context) : patch
+        const row = await repository.update(id, values, { scope: this.scope() })
+        if (!row) throw this.notFound()
+        await hooks.after?.(row, context, existing)
+        return row
+      }
+    const builder = {
+      list: () => (query: ListQuery<Row<R>> = {}) => repository.findMany(query, { scope: this.scope() }),
+      get: () => found,
+      create: (hooks: AnyHooks = {}) => async (input: unknown): Promise<Row<R>> => {
+        const context = await hooks.before?.(input)
+        const values = hooks.values ? await hooks.values(input, context) : input
+        const row = await repository.create(values)
+        await hooks.after?.(row, context)
+        return row
+      },
+      update: change,
+      replace: change,
+      delete: (hooks: AnyHooks = {}) => async (id: unknown): Promise<void> => {
+        const existing = await found(id)
+        const context = await hooks.before?.(existing)
+        if (!(await repository.delete(id, { scope: this.scope() }))) throw this.notFound()
+        await hooks.after?.(existing, context)
+      },
+    }
+    return builder
   }
 }

@@ -616,7 +616,7 @@ export interface paths {
                             items: components["schemas"]["Chat"][];
                             /** @description Pass as `cursor` for the next page; null on the last page */
                             nextCursor: string | null;
-                            /** @description Only with count=true */
+                            /** @description Only when asked for: the number of matching items */
                             total?: number;
                         };
                     };
@@ -854,7 +854,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description The nextCursor of the previous page */
                     cursor?: string;
+                    /** @description Page size, 1..100 (default 50) */
                     limit?: number;
                 };
                 header?: never;
@@ -897,7 +899,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             items: components["schemas"]["ChatMember"][];
+                            /** @description Pass as `cursor` for the next page; null on the last page */
                             nextCursor: string | null;
+                            /** @description Only when asked for: the number of matching items */
+                            total?: number;
                         };
                     };
                 };
@@ -1081,6 +1086,7 @@ export interface paths {
                     chatId: string;
                     /** @description The nextCursor of the previous page (with the same chatId and after) */
                     cursor?: string;
+                    /** @description Page size, 1..100 (default 50) */
                     limit?: number;
                 };
                 header?: never;
@@ -1121,7 +1127,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             items: components["schemas"]["Message"][];
+                            /** @description Pass as `cursor` for the next page; null on the last page */
                             nextCursor: string | null;
+                            /** @description Only when asked for: the number of matching items */
+                            total?: number;
                         };
                     };
                 };
@@ -1395,7 +1404,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description The nextCursor of the previous page */
                     cursor?: string;
+                    /** @description Page size, 1..100 (default 50) */
                     limit?: number;
                     /** @description Username prefix, case-insensitive */
                     search?: string;
@@ -1438,7 +1449,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             items: components["schemas"]["UserSummary"][];
+                            /** @description Pass as `cursor` for the next page; null on the last page */
                             nextCursor: string | null;
+                            /** @description Only when asked for: the number of matching items */
+                            total?: number;
                         };
                     };
                 };

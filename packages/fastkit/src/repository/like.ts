@@ -1,0 +1,37 @@
+/**
+ * Escapes the LIKE wildcards `%` and `_` (and the escape character `\` itself) in user text, so that it
+ * matches literally inside a LIKE / ILIKE pattern (PostgreSQL's default escape character is `\`).
+ *
+ * @example
+ * ```ts
+ * escapeLike('50%_off') // '50\\%\\_off'
+ * db.selectFrom('users').where('name', 'ilike', `${escapeLike(prefix)}%`)
+ * ```
+ */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`)
+}
+
+/**
+ * A LIKE pattern matching values that start with `text` (taken literally).
+ *
+ * @example
+ * ```ts
+ * await users.findMany({ where: { name: { ilike: likePrefix('an') } } }) // Ann, Andrea, not "Joan"
+ * ```
+ */
+export function likePrefix(text: string): string {
+  return `${escapeLike(text)}%`
+}
+
+/**
+ * A LIKE pattern matching values that contain `text` (taken literally) anywhere.
+ *
+ * @example
+ * ```ts
+ * await users.findMany({ where: { name: { ilike: likeContains('an') } } }) // Ann, Joan
+ * ```
+ */
+export function likeContains(text: string): string {
+  return `%${escapeLike(text)}%`
+}
