@@ -8,7 +8,7 @@
  * 2. Starts the chat the way `pnpm start` does (`node --import tsx src/main.ts`) and prints its start-up time
  *    (spawn → accepting connections) on that existing data; starts the baseline server.
  * 3. Runs autocannon (32 connections) on each route, alternating chat, baseline, chat, baseline… for ROUNDS
- *    rounds; prints req/s, p50, p99 per server (median of rounds) and the ratio chat/baseline (median of the
+ *    rounds; prints req/s, p50, p99 and CPU time per request per server (median of rounds) and the ratio chat/baseline (median of the
  *    per-round ratios). `POST /messages` is 32 posters (one token per connection) into one chat.
  * 4. Fan-out: MEMBERS WebSocket clients (in this process) connected as members of one chat; posts at a steady
  *    rate; deliveries/s and p99 POST → receipt, against a bare `ws` broadcast (bench/ws-broadcast-server.ts) of
