@@ -8,7 +8,7 @@
  * 2. Starts the chat the way `pnpm start` does (`node --import tsx src/main.ts`) and prints its start-up time
  *    (spawn → accepting connections) on that existing data; starts the baseline server.
  * 3. Runs autocannon (32 connections) on each route, alternating chat, baseline, chat, baseline… for ROUNDS
- *    rounds; prints req/s, p50, p99 per server (median of rounds) and the ratio chat/baseline (median of the
+ *    rounds; prints req/s, p50, p99 and CPU time per request per server (median of rounds) and the ratio chat/baseline (median of the
  *    per-round ratios). `POST /messages` is 32 posters (one token per connection) into one chat.
  * 4. Fan-out: MEMBERS WebSocket clients (in this process) connected as members of one chat; posts at a steady
  *    rate; deliveries/s and p99 POST → receipt, against a bare `ws` broadcast (bench/ws-broadcast-server.ts) of
@@ -23,8 +23,13 @@
  *   pnpm bench:quick    # CI: 1 round × 2 s, 2k messages, 200 sockets at 20 posts/s, no build (under a minute)
  *
  * Flags: --quick, --compiled (also the compiled production start; needs `pnpm build` and
- * `pnpm --filter chat-example build`). Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_FANOUT_RATE,
- * BENCH_DATABASE_URL (the admin connection), LOG_LEVEL (the chat's; default info, as users run it).
+ * `pnpm --filter chat-example build`). To iterate on one route: --routes=me,get,list,post,post-ordered
+ * (a subset, in that naming), --rounds=N, --only-compiled (skip the tsx start; implies --compiled),
+ * --no-fanout, --cpu-prof=DIR (the compiled chat writes a V8 CPU profile there when it stops).
+ * Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_FANOUT_RATE, BENCH_DATABASE_URL (the admin
+ * connection), LOG_LEVEL (the chat's; default info, as users run it).
+ *
+ *   pnpm --filter chat-example bench --only-compiled --routes=me,get,list --rounds=4 --no-fanout
  *
  * Fan-out posts at a steady rate: while both sides keep up, deliveries/s is the offered rate for both and
  * the ratio is 1; raise BENCH_FANOUT_RATE to find where each saturates. The sockets live in this process,
@@ -32,7 +37,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { cpus, loadavg } from 'node:os'
 import path from 'node:path'
@@ -43,10 +48,18 @@ import pg from 'pg'
 import WebSocket from 'ws'
 import { migrate, openDatabase } from '../src/db/database.js'
 
+const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3)
 const quick = process.argv.includes('--quick')
-const compiled = process.argv.includes('--compiled')
+const onlyCompiled = process.argv.includes('--only-compiled')
+const compiled = onlyCompiled || process.argv.includes('--compiled')
+const withFanout = !process.argv.includes('--no-fanout')
+const cpuProfileDir = flag('cpu-prof')
+/** Short names of the routes, for --routes=. */
+const ROUTE_KEYS = ['me', 'get', 'list', 'post', 'post-ordered'] as const
+const routeKeys = flag('routes')?.split(',') ?? [...ROUTE_KEYS]
+for (const key of routeKeys) if (!(ROUTE_KEYS as readonly string[]).includes(key)) throw new Error(`--routes: unknown route ${key} (one of ${ROUTE_KEYS.join(', ')})`)
 const config = {
-  rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 4)),
+  rounds: Number(flag('rounds') ?? process.env.BENCH_ROUNDS ?? (quick ? 1 : 4)),
   seconds: Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 4)),
   messages: quick ? 2_000 : 100_000,
   members: quick ? 200 : 1_000,
@@ -64,6 +77,21 @@ const secret = randomBytes(48).toString('base64url')
 const PORTS = { chat: 3901, baseline: 3902, broadcast: 3903, compiled: 3904 }
 const problems: string[] = []
 const children = new Set<ChildProcess>()
+/** The process listening on each port, for its CPU time. */
+const pids = new Map<number, number>()
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux; NaN elsewhere). Per
+ * request it is a steadier measure than req/s on a loaded machine: it counts the work, not the wait.
+ */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime, stime in USER_HZ (100)
+  } catch {
+    return Number.NaN
+  }
+}
 
 // ---------------------------------------------------------------------------------------------- setup
 
@@ -164,6 +192,7 @@ async function start(name: string, args: string[], port: number, env: NodeJS.Pro
   const begin = performance.now()
   const child = spawn(process.execPath, args, { cwd: exampleDir, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
+  pids.set(port, child.pid!)
   let stderr = ''
   child.stdout!.resume() // the chat logs a line per request: read and drop it, as a log collector would
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)))
@@ -192,13 +221,15 @@ const startCompiled = () => {
   for (const file of ['dist/src/main.js', '../../packages/fastkit/dist/index.js']) {
     if (!existsSync(path.join(exampleDir, file))) throw new Error(`--compiled: ${file} is missing: run \`pnpm build\` and \`pnpm --filter chat-example build\` first`)
   }
-  return start('chat (compiled)', ['dist/src/main.js'], PORTS.compiled, { ...chatEnv, NODE_ENV: 'production' })
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfileDir)}`] : []
+  return start('chat (compiled)', [...profile, 'dist/src/main.js'], PORTS.compiled, { ...chatEnv, NODE_ENV: 'production' })
 }
 const startBaseline = () => start('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], PORTS.baseline, { DATABASE_URL: databaseUrl, JWT_SECRET: secret })
 
 // ---------------------------------------------------------------------------------------------- HTTP
 
 interface Route {
+  key: (typeof ROUTE_KEYS)[number]
   name: string
   options: (port: number) => autocannon.Options
   probe?: (port: number) => Promise<unknown>
@@ -206,6 +237,8 @@ interface Route {
 
 interface Sample {
   rps: number
+  /** The server's CPU time per request, µs. */
+  cpu: number
   p50: number
   p99: number
 }
@@ -220,17 +253,19 @@ function routes(s: Seed): Route[] {
   }
   const posters = s.users.slice(0, config.connections).map((u) => u.token)
   const list = `/messages?chatId=${s.chatId}&limit=50`
-  return [
-    { name: 'GET /auth/me', options: (port) => ({ url: `http://127.0.0.1:${port}/auth/me`, headers: auth }), probe: get('/auth/me') },
-    { name: 'GET /messages/:id', options: (port) => ({ url: `http://127.0.0.1:${port}/messages/${s.messageId}`, headers: auth }), probe: get(`/messages/${s.messageId}`) },
-    { name: 'GET /messages?chatId=&limit=50', options: (port) => ({ url: `http://127.0.0.1:${port}${list}`, headers: auth }), probe: get(list) },
-    post('POST /messages (32 posters, one chat)', {}),
+  const all: Route[] = [
+    { key: 'me', name: 'GET /auth/me', options: (port) => ({ url: `http://127.0.0.1:${port}/auth/me`, headers: auth }), probe: get('/auth/me') },
+    { key: 'get', name: 'GET /messages/:id', options: (port) => ({ url: `http://127.0.0.1:${port}/messages/${s.messageId}`, headers: auth }), probe: get(`/messages/${s.messageId}`) },
+    { key: 'list', name: 'GET /messages?chatId=&limit=50', options: (port) => ({ url: `http://127.0.0.1:${port}${list}`, headers: auth }), probe: get(list) },
+    post('post', 'POST /messages (32 posters, one chat)', {}),
     // The same load against a baseline that runs the chat's SQL (row lock + stamped insert + recipients).
-    post('POST /messages, baseline with the chat\'s lock', { 'x-bench-ordered': '1' }),
+    post('post-ordered', 'POST /messages, baseline with the chat\'s lock', { 'x-bench-ordered': '1' }),
   ]
+  return all.filter((route) => routeKeys.includes(route.key))
 
-  function post(name: string, extra: Record<string, string>): Route {
+  function post(key: Route['key'], name: string, extra: Record<string, string>): Route {
     return {
+      key,
       name,
       options: (port) => {
         let next = 0
@@ -254,11 +289,13 @@ function routes(s: Seed): Route[] {
 }
 
 async function load(route: Route, port: number, label: string): Promise<Sample> {
+  const cpuBefore = cpuMs(pids.get(port))
   const result = await autocannon({ connections: config.connections, duration: config.seconds, ...route.options(port) })
+  const cpu = ((cpuMs(pids.get(port)) - cpuBefore) * 1000) / result.requests.total
   const bad = result.non2xx + result.errors + result.timeouts
   if (bad > 0) problems.push(`${label} ${route.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts of ${result.requests.total}`)
   if (result.requests.total === 0) problems.push(`${label} ${route.name}: no request completed`)
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 }
+  return { rps: result.requests.average, cpu, p50: result.latency.p50, p99: result.latency.p99 }
 }
 
 /** Both servers must answer the same JSON (the POST's differs only in ids and stamps: compare its keys). */
@@ -412,8 +449,8 @@ async function main(): Promise<void> {
     console.log(`${name} start-up on existing data (spawn → listening): ${times.map((ms) => `${Math.round(ms)} ms`).join(', ')} (median ${Math.round(median(times))} ms)`)
     return server
   }
-  const servers = [await startRepeatedly('chat (node --import tsx src/main.ts, as pnpm start)', startChat)]
-  const contenders: Contender[] = [{ name: 'chat', port: PORTS.chat }]
+  const servers = onlyCompiled ? [] : [await startRepeatedly('chat (node --import tsx src/main.ts, as pnpm start)', startChat)]
+  const contenders: Contender[] = onlyCompiled ? [] : [{ name: 'chat', port: PORTS.chat }]
   if (compiled) {
     servers.push(await startRepeatedly('chat (NODE_ENV=production node dist/src/main.js)', startCompiled))
     contenders.push({ name: 'chat compiled', port: PORTS.compiled })
@@ -439,7 +476,7 @@ async function main(): Promise<void> {
   }
 
   const fan = new Map<string, FanoutResult[]>([...contenders.map((c) => [c.name, []] as [string, FanoutResult[]]), ['bare ws', []]])
-  for (let round = 1; round <= config.fanoutRounds; round++) {
+  for (let round = 1; withFanout && round <= config.fanoutRounds; round++) {
     for (const c of contenders) fan.get(c.name)!.push(await fanout('chat', s, c.port))
     fan.get('bare ws')!.push(await fanout('bare', s))
   }
@@ -447,8 +484,8 @@ async function main(): Promise<void> {
 
   const ratioHeads = contenders.map((c) => `${c.name} / baseline`)
   const rows = [
-    `| route | ${ratioHeads.join(' | ')} | ${measured.map((c) => `${c.name} req/s`).join(' | ')} | ${measured.map((c) => `${c.name} p50 / p99 ms`).join(' | ')} |`,
-    `|---|${'---|'.repeat(ratioHeads.length + measured.length * 2)}`,
+    `| route | ${ratioHeads.join(' | ')} | ${measured.map((c) => `${c.name} req/s`).join(' | ')} | ${measured.map((c) => `${c.name} p50 / p99 ms`).join(' | ')} | ${measured.map((c) => `${c.name} CPU µs/req`).join(' | ')} |`,
+    `|---|${'---|'.repeat(ratioHeads.length + measured.length * 3)}`,
   ]
   for (const route of all) {
     const of = (c: Contender) => samples.get(route.name)!.get(c.name)!
@@ -456,16 +493,16 @@ async function main(): Promise<void> {
     const ratios = contenders.map((c) => `**${fmt(median(of(c).map((x, i) => x.rps / b[i]!.rps)), 2)}**`)
     const rps = measured.map((c) => fmt(median(of(c).map((x) => x.rps))))
     const lat = measured.map((c) => `${fmt(median(of(c).map((x) => x.p50)))} / ${fmt(median(of(c).map((x) => x.p99)))}`)
-    rows.push(`| \`${route.name}\` | ${ratios.join(' | ')} | ${rps.join(' | ')} | ${lat.join(' | ')} |`)
+    const cpu = measured.map((c) => fmt(median(of(c).map((x) => x.cpu))))
+    rows.push(`| \`${route.name}\` | ${ratios.join(' | ')} | ${rps.join(' | ')} | ${lat.join(' | ')} | ${cpu.join(' | ')} |`)
   }
   console.log('')
   console.log(rows.join('\n'))
   console.log('')
   const bare = fan.get('bare ws')!
-  console.log(`fan-out: ${config.members} sockets in one chat, ${config.fanoutRate} posts/s × ${config.fanoutSeconds} s (${config.fanoutRate * config.members} deliveries/s offered), ${config.fanoutRounds} rounds, median:`)
-  console.log('| server | deliveries/s | / bare ws | delivered per round | p50 POST→receipt ms | p99 POST→receipt ms |')
-  console.log('|---|---|---|---|---|---|')
-  for (const [name, results] of fan) {
+  if (withFanout) console.log(`fan-out: ${config.members} sockets in one chat, ${config.fanoutRate} posts/s × ${config.fanoutSeconds} s (${config.fanoutRate * config.members} deliveries/s offered), ${config.fanoutRounds} rounds, median:`)
+  if (withFanout) console.log('| server | deliveries/s | / bare ws | delivered per round | p50 POST→receipt ms | p99 POST→receipt ms |\n|---|---|---|---|---|---|')
+  for (const [name, results] of withFanout ? fan : []) {
     const ratio = median(results.map((r, i) => r.perSecond / bare[i]!.perSecond))
     console.log(`| ${name} | ${fmt(median(results.map((r) => r.perSecond)))} | ${fmt(ratio, 2)} | ${results.map((r) => `${r.delivered}/${r.posted * r.sockets}${r.refused ? ` (${r.refused} POSTs refused 503)` : ''}`).join(', ')} | ${fmt(median(results.map((r) => r.p50)))} | ${fmt(median(results.map((r) => r.p99)))} |`)
   }

@@ -9,11 +9,14 @@ const REQUEST_FIELDS = ['method', 'url', 'statusCode', 'responseTime', 'startupM
 /**
  * The chat's logger: pretty, one line per event, when stdout is a terminal (a person reads it); JSON
  * lines otherwise (a log collector reads them). `LOG_LEVEL` sets the level, `info` by default.
+ * With `NODE_ENV=production` the JSON lines are written asynchronously: a line per request would
+ * otherwise be a blocking write to stdout per request; lines written while one write is under way
+ * go out together in the next. pino flushes what is left when the process exits.
  */
 export async function createLogger(env: NodeJS.ProcessEnv = process.env, pretty = process.stdout.isTTY === true): Promise<Logger> {
   const level = env.LOG_LEVEL || 'info'
   if (!LOG_LEVELS.includes(level)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
-  if (!pretty) return pino({ level })
+  if (!pretty) return env.NODE_ENV === 'production' ? pino({ level }, pino.destination({ dest: 1, sync: false })) : pino({ level })
   // Loaded only for a terminal, and run in this thread (not as a pino transport's worker): a worker
   // would cost a second V8 isolate's start-up time and memory for a development convenience.
   const { default: prettyStream } = await import('pino-pretty')

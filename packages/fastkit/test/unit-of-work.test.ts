@@ -231,6 +231,33 @@ describe.each(dialectsUnderTest())('UnitOfWork on %s', (kind) => {
     expect(await t.db.selectFrom('items').selectAll().execute()).toEqual([])
   })
 
+  test('commitIfIdle commits at once only a unit with nothing to commit', async () => {
+    const reader = new UnitOfWork(t.db)
+    await reader.db.selectFrom('items').selectAll().execute()
+    expect(reader.commitIfIdle()).toBe(true)
+    expect(reader.state).toBe('committed')
+
+    const writer = new UnitOfWork(t.db)
+    await writer.db.insertInto('items').values({ name: 'kept' }).execute()
+    expect(writer.commitIfIdle()).toBe(false)
+    expect(writer.state).toBe('open')
+    await writer.commit()
+
+    let ran = 0
+    const withCallback = new UnitOfWork(t.db)
+    withCallback.afterCommit(() => ran++)
+    expect(withCallback.commitIfIdle()).toBe(false)
+    await withCallback.commit()
+    expect(ran).toBe(1)
+
+    const withBefore = new UnitOfWork(t.db)
+    withBefore.beforeCommit(() => ran++)
+    expect(withBefore.commitIfIdle()).toBe(false)
+    await withBefore.commit()
+    expect(ran).toBe(2)
+    expect((await t.db.selectFrom('items').select('name').execute()).map((r) => r.name)).toEqual(['kept'])
+  })
+
   test('a unit refuses statements after it has finished', async () => {
     const uow = new UnitOfWork(t.db)
     await uow.commit()

@@ -2,11 +2,12 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { container as globalContainer, type DependencyContainer } from 'tsyringe'
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import { validatorCompiler } from 'fastify-type-provider-zod'
 import { requestScope } from '../request-scope/request-scope.js'
 import { Database, Logger } from '../di/core-tokens.js'
 import { ErrorCode, HttpError, ServiceUnavailableError, ValidationError } from '../http/errors.js'
 import { problemDetails, sendProblem } from '../http/problem-details.js'
+import { responseSerializerCompiler } from '../http/response-serializer.js'
 import { unstorableText } from '../http/storable-text.js'
 import { gracefulShutdown } from './graceful-shutdown.js'
 
@@ -58,7 +59,7 @@ export const fastkit = fp(
     app.decorate('container', container)
     app.decorate('db', options.db)
     app.setValidatorCompiler(validatorCompiler)
-    app.setSerializerCompiler(serializerCompiler)
+    app.setSerializerCompiler(responseSerializerCompiler)
     await app.register(problemDetails)
     // fastkit routes take JSON (or a parser the app adds on purpose): a text/plain body is a 415, not
     // a string that fails the body schema with a misleading 400.

@@ -142,7 +142,24 @@ function trackDisposable(container: DependencyContainer, instance: Disposable): 
  * ```
  */
 export async function disposeContainer(container: DependencyContainer): Promise<void> {
-  const list = disposables.get(container) ?? []
+  try {
+    await disposeBuilt(container)
+  } finally {
+    await container.dispose()
+  }
+}
+
+/**
+ * The first half of {@link disposeContainer}: disposes what {@link provide} built in `container`, or
+ * returns undefined at once when it built nothing disposable (the usual request), so that the
+ * request scope's ending costs no promise. The caller then disposes the container itself.
+ */
+export function disposeBuilt(container: DependencyContainer): Promise<void> | undefined {
+  const list = disposables.get(container)
+  return list && disposeAll(container, list)
+}
+
+async function disposeAll(container: DependencyContainer, list: Disposable[]): Promise<void> {
   disposables.delete(container)
   const errors: unknown[] = []
   for (const instance of list.reverse()) {
@@ -152,7 +169,6 @@ export async function disposeContainer(container: DependencyContainer): Promise<
       errors.push(error)
     }
   }
-  await container.dispose()
   if (errors.length === 1) throw errors[0]
   if (errors.length > 1) throw new AggregateError(errors, 'Several disposables failed')
 }

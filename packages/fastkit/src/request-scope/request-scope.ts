@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { DependencyContainer } from 'tsyringe'
 import type { Kysely } from 'kysely'
 import { UnitOfWork } from '../uow/unit-of-work.js'
-import { disposeContainer } from '../di/provide.js'
+import { disposeBuilt, disposeContainer } from '../di/provide.js'
 
 /**
  * Options of {@link requestScope}: the database each request's unit of work runs on, and the root container.
@@ -40,7 +40,9 @@ export const requestScope = fp(
     app.decorateRequest('container', null as unknown as DependencyContainer)
     app.decorateRequest('uow', null as unknown as UnitOfWork)
 
-    app.addHook('onRequest', async (request, reply) => {
+    // Callback-style hooks with synchronous fast paths: a request that only read (no transaction, no
+    // callbacks, nothing to dispose) costs no promise at its end.
+    app.addHook('onRequest', (request, reply, done) => {
       const uow = new UnitOfWork(options.db, {
         ...request.routeOptions.config.uow,
         onCallbackError: (error) => request.log.error({ err: error }, 'after-commit callback failed'),
@@ -56,15 +58,15 @@ export const requestScope = fp(
         if (reply.raw.writableFinished) return
         finish(request).catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
       })
+      done()
     })
 
-    app.addHook('onSend', async (request, reply: FastifyReply, payload) => {
+    app.addHook('onSend', (request, reply: FastifyReply, payload, done) => {
       const uow = request.uow
-      if (uow?.state === 'open') {
-        if (reply.statusCode < 400) await uow.commit()
-        else await uow.rollback()
-      }
-      return payload
+      if (uow?.state !== 'open') return done(null, payload)
+      if (reply.statusCode >= 400) return void uow.rollback().then(() => done(null, payload), done)
+      if (uow.commitIfIdle()) return done(null, payload)
+      uow.commit().then(() => done(null, payload), done)
     })
 
     async function finish(request: ScopedRequest): Promise<void> {
@@ -73,7 +75,20 @@ export const requestScope = fp(
       await request.uow.rollback()
       await disposeContainer(request.container)
     }
-    app.addHook('onResponse', finish)
+    app.addHook('onResponse', (request: ScopedRequest, _reply, done) => {
+      // The common ending: the unit already committed (or rolled back) in onSend.
+      if (request.uow && !request[finished] && request.uow.state !== 'open') {
+        request[finished] = true
+        const container = request.container
+        const built = disposeBuilt(container)
+        if (built) return void built.finally(() => container.dispose()).then(() => done(), done)
+        // tsyringe's dispose marks the container disposed (later resolves throw); it has nothing of
+        // fastkit's to wait for.
+        container.dispose()?.catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
+        return done()
+      }
+      finish(request).then(() => done(), done)
+    })
     app.addHook('onRequestAbort', finish)
     app.addHook('onTimeout', finish)
   },
