@@ -322,7 +322,7 @@ describe('installed with npm into a fresh project', () => {
   test(
     'runs from its TypeScript sources under tsx, where no decorator metadata exists',
     async () => {
-      const server = await startServer(path.join(project, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+      const server = await startServer(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         cwd: project,
         env: cleanEnv({ PORT: '0', DATABASE_URL: 'memory://' }),
         timeoutMs: 2 * MINUTE,
