@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url'
 import { TEST_JWT_SECRET } from './realtime-app.js'
 
 const exampleDir = fileURLToPath(new URL('../../', import.meta.url))
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
 const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 
 /** The real chat server (`src/main.ts`) running in a child process. */
@@ -29,12 +28,12 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Spawns `tsx src/main.ts` with `env` on a free port and resolves once `GET /health` answers 200.
+ * Spawns `node --import tsx src/main.ts` with `env` on a free port and resolves once `GET /health` answers 200.
  * Rejects (and kills the child) if it exits first or is not up within `timeoutMs`.
  */
 export async function startChatProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ChatProcess> {
   const port = await freePort()
-  const child = spawn(tsx, ['--conditions=@fastkit/source', main], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@fastkit/source', main], {
     cwd: exampleDir,
     env: {
       ...process.env,

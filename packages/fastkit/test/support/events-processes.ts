@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
 const fixture = fileURLToPath(new URL('../fixtures/events-server.ts', import.meta.url))
 
 /** A fixture server running in its own Node process. */
@@ -10,9 +9,10 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
-/** Spawns `test/fixtures/events-server.ts` under tsx and waits until it listens. */
+/** Spawns `node --import tsx test/fixtures/events-server.ts` and waits until it listens. */
 export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(tsx, ['--conditions=@fastkit/source', fixture], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--conditions=@fastkit/source', fixture], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
