@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { userTopic } from '../src/index.js'
 import { createTestDatabase, dialectsUnderTest, testRedisUrl, type TestDatabase } from '../src/testing/index.js'
 import { connectClient, receivedBeforeBarrier, type ReceivedEvent, type TestClient } from './support/events-client.js'
-import { startServerProcess, type ServerProcess } from './support/events-processes.js'
+import { startEventsServerProcess, type ServerProcess } from './support/events-processes.js'
 import { signTestToken } from './support/events-tokens.js'
 import { redisUrl, uniqueChannel } from './support/events-transports.js'
 import { testMigrations, type TestDB } from './support/schema.js'
@@ -34,7 +34,7 @@ describe.each(dialectsUnderTest())('two server processes on %s', (kind) => {
         CHANNEL: uniqueChannel(transport === 'postgres' ? 'fastkit_test' : 'fastkit:test'),
         REDIS_URL: redisUrl(),
       }
-      ;[a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)])
+      ;[a, b] = await Promise.all([startEventsServerProcess(env), startEventsServerProcess(env)])
     }, 120_000)
     afterEach(async () => {
       await Promise.all(clients.splice(0).map((c) => c.close()))
