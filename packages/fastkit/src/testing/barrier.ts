@@ -18,6 +18,7 @@ export interface BarrierOptions {
  *
  * @example
  * ```ts
+ * declare const baseUrl: string, bobToken: string
  * const bob = await connectWebSocket(baseUrl, { token: bobToken })
  * await app.inject({ method: 'POST', url: '/items', payload: { name: 'for alice only', topics: [userTopic('alice')] } })
  * const received = await takeUntilBarrier(bob, async () => {
@@ -50,9 +51,12 @@ export async function takeUntilBarrier<T>(
  *
  * @example
  * ```ts
+ * declare const bus: EventBus, other: EventBus
+ * const received = createInbox<EventMessage>()
+ * bus.subscribe('t', received.push)
  * await bus.close()
  * await other.publish({ topics: ['t'], type: 'late', data: null })
- * await expectNothingWithin(closedBusInbox, 200) // a closed bus has no road left for a barrier
+ * await expectNothingWithin(received, 200) // a closed bus has no road left for a barrier
  * ```
  */
 export async function expectNothingWithin<T>(inbox: Inbox<T>, ms: number): Promise<void> {
