@@ -16,6 +16,8 @@ export async function startEventsServerProcess(env: Record<string, string>): Pro
     cwd: packageDir,
     env: { ...process.env, ...env },
     ready: /^\{"port":(\d+)\}$/m,
+    // Two PGlite processes starting at once on a loaded machine have been seen to need over 60 s.
+    timeoutMs: 110_000,
   })
   return { baseUrl: `http://127.0.0.1:${server.readyMatch![1]}`, stop: async () => void (await server.stop()) }
 }
