@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { Writable } from 'node:stream'
 import { describe, expect, test } from 'vitest'
 import { sql } from 'kysely'
 import { LoginThrottle } from 'fastkit'
 import { dialectsUnderTest } from 'fastkit/testing'
-import { claimsFor, expectProblem, signJwt, uniqueName, useChatApp, type TestUser } from './support/chat-app.js'
+import { captureLog, claimsFor, expectProblem, signJwt, uniqueName, useChatApp, type TestUser } from './support/chat-app.js'
 
 describe.each(dialectsUnderTest())('auth over HTTP on %s', (kind) => {
   const t = useChatApp(kind)
@@ -230,13 +229,7 @@ describe.each(dialectsUnderTest())('auth over HTTP on %s', (kind) => {
   })
 
   test('no log line carries a password or its hash, even at trace level', async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk))
-        done()
-      },
-    })
+    const { stream, lines } = captureLog()
     const app = await t.build({ fastify: { logger: { level: 'trace', stream } } })
     const username = uniqueName('logged')
     const password = `secret-${randomBytes(8).toString('hex')}`

@@ -54,7 +54,7 @@ describe('configuration (chat-api.md, "Running it")', () => {
   test('the real server process exits non-zero with that message in production without a secret', { timeout: 60_000 }, async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', DATA_DIR: dataDir() }
     delete env.JWT_SECRET
-    const run = promisify(execFile)(path.join(exampleDir, 'node_modules/.bin/tsx'), ['--conditions=@fastkit/source', 'src/main.ts'], {
+    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'], {
       cwd: exampleDir,
       env,
       timeout: 50_000,

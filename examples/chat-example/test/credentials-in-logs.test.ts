@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { Writable } from 'node:stream'
 import { describe, expect, test } from 'vitest'
 import { dialectsUnderTest } from 'fastkit/testing'
-import { uniqueName, useChatApp } from './support/chat-app.js'
+import { captureLog, uniqueName, useChatApp } from './support/chat-app.js'
 import { connect, refusedUpgrade } from './support/realtime-client.js'
 
 /** No token, access or refresh, ever reaches a log line, at any level (issue 10 §6). */
@@ -10,13 +9,7 @@ describe.each(dialectsUnderTest())('credentials in logs on %s', (kind) => {
   const t = useChatApp(kind)
 
   test('the auth and WebSocket flows at trace level write none of the tokens they issued', async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk))
-        done()
-      },
-    })
+    const { stream, lines } = captureLog()
     const app = await t.build({ fastify: { logger: { level: 'trace', stream } } })
     const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 })
     const tokens: string[] = []

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './support/realtime-processes.js'
+import { freePort } from 'fastkit/testing'
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, test } from 'vitest'
 import { loadConfig, MIN_SECRET_LENGTH } from '../src/config.js'
-import { freePort } from './support/realtime-processes.js'
+import { freePort } from 'fastkit/testing'
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url))
 

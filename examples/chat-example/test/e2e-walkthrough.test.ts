@@ -1,67 +1,33 @@
 import { afterAll, describe, expect, test } from 'vitest'
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { freePort, startServerProcess, type ServerProcess } from 'fastkit/testing'
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url))
 const repoRoot = path.resolve(exampleDir, '../..')
 
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-interface Server {
-  readonly process: ChildProcess
-  readonly output: () => string
-}
-
 /** Starts the chat exactly as `pnpm start` does (node --import tsx src/main.ts), with no database configured. */
-async function startServer(port: number, dataDir: string): Promise<Server> {
+function startServer(port: number, dataDir: string): Promise<ServerProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
   delete env.DATABASE_URL
   delete env.JWT_SECRET
   delete env.REDIS_URL
   delete env.NODE_ENV
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'], { cwd: exampleDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.on('data', (chunk) => (output += chunk))
-  child.stderr!.on('data', (chunk) => (output += chunk))
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${output}`)
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`)
-      if (res.ok) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`server did not start within 120 s:\n${output}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  return { process: child, output: () => output }
+  return startServerProcess({
+    args: ['--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'],
+    cwd: exampleDir,
+    env,
+    ready: { url: `http://127.0.0.1:${port}/health` },
+    timeoutMs: 120_000,
+  })
 }
 
-async function stopServer(server: Server): Promise<number | null> {
-  if (server.process.exitCode !== null) return server.process.exitCode
-  const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)))
-  server.process.kill('SIGTERM')
-  const timer = setTimeout(() => server.process.kill('SIGKILL'), 15_000)
-  const code = await exited
-  clearTimeout(timer)
-  return code
-}
+/** SIGTERM, then the exit code. */
+const stopServer = async (server: ServerProcess) => (await server.stop('SIGTERM', 15_000)).code
 
 /** The curl walk-through exactly as README.md prints it, pointed at `port`. */
 function readmeWalkthrough(port: number): string {
@@ -73,7 +39,7 @@ function readmeWalkthrough(port: number): string {
 
 describe('the README walk-through against the real server process on the embedded database', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'chat-e2e-'))
-  const servers: Server[] = []
+  const servers: ServerProcess[] = []
   afterAll(async () => {
     for (const server of servers) await stopServer(server)
     rmSync(dataDir, { recursive: true, force: true })
@@ -109,9 +75,8 @@ describe('the README walk-through against the real server process on the embedde
 
     // One log line per request (not Fastify's two), and a start-up that says where everything is. The
     // line is written after the response is sent, so the second may still be on its way through the pipe.
-    const postLines = () => first.output().match(/"msg":"POST \/messages 201 [\d.]+ ms"/g) ?? []
-    for (const deadline = Date.now() + 10_000; postLines().length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50))
-    expect(postLines()).toHaveLength(2)
+    await first.waitForOutput(/("msg":"POST \/messages 201 [\d.]+ ms"[\s\S]*){2}/)
+    expect(first.output().match(/"msg":"POST \/messages 201 [\d.]+ ms"/g)).toHaveLength(2)
     expect(first.output()).not.toMatch(/incoming request|request completed/)
     expect(first.output()).toMatch(new RegExp(`chat example ready in [\\d.]+ s: http://127.0.0.1:${port} \\(API docs: http://127.0.0.1:${port}/docs\\), database: embedded PGlite in .*, events: memory`))
 

@@ -1,58 +1,28 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { dialectsUnderTest, type TestDatabase } from 'fastkit/testing'
-import type { DB } from '../src/db/schema.js'
-import {
-  createChat,
-  createChatDatabase,
-  participant,
-  postMessage,
-  signUp,
-  startChatApp,
-  TEST_JWT_SECRET,
-  type RunningChat,
-  type TestUser,
-} from './support/realtime-app.js'
-import { chatClaims, connect, refusedUpgrade, signJwt, type RealtimeClient } from './support/realtime-client.js'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { dialectsUnderTest } from 'fastkit/testing'
+import { createChat, postMessage, signUp, TEST_JWT_SECRET, useRealtimeChat, type TestUser } from './support/realtime-app.js'
+import { chatClaims, refusedUpgrade, signJwt } from './support/realtime-client.js'
 
 /** `/ws` authentication (chat-api.md: `?token=` or `bearer, <token>`, else 401) and ping/pong, over real sockets. */
 describe.each(dialectsUnderTest())('the /ws gateway on %s', (kind) => {
-  let t: TestDatabase<DB>
-  let chat: RunningChat
-  let base: string
+  const chat = useRealtimeChat(kind)
   let alice: TestUser
-  const opened: RealtimeClient[] = []
-
   beforeAll(async () => {
-    t = await createChatDatabase(kind)
-    chat = await startChatApp(t)
-    base = chat.baseUrl
-    alice = await signUp(base, 'alice')
+    alice = await signUp(chat.baseUrl, 'alice')
   })
-
-  afterAll(async () => {
-    for (const client of opened) await client.close()
-    await chat?.close()
-    await t?.destroy()
-  })
-
-  const open = async (...args: Parameters<typeof connect>) => {
-    const client = await connect(...args)
-    opened.push(client)
-    return client
-  }
 
   test.each(['query', 'protocol'] as const)('a token from /auth/login works as %s, and the connection receives its events', async (via) => {
-    const client = await open(base, { token: alice.token, via })
+    const client = await chat.connect({ token: alice.token, via })
     // With the subprotocol pair the server answers `bearer`, never echoing the token.
     expect(client.ws.protocol).toBe(via === 'protocol' ? 'bearer' : '')
-    const room = await createChat(base, alice, `room via ${via}`)
-    const message = await postMessage(base, alice, room.id, `sent to a ${via} connection`)
+    const room = await createChat(chat.baseUrl, alice, `room via ${via}`)
+    const message = await postMessage(chat.baseUrl, alice, room.id, `sent to a ${via} connection`)
     await client.waitUntil((events) => events.some((e) => e.type === 'message.created' && e.data.id === message.id))
     expect(client.events.find((e) => e.type === 'message.created')).toEqual({ type: 'message.created', data: message })
   })
 
   test('{"type":"ping"} gets {"type":"pong"}', async () => {
-    const client = await open(base, { token: alice.token })
+    const client = await chat.connect({ token: alice.token })
     client.ws.send(JSON.stringify({ type: 'ping' }))
     await client.waitUntil((events) => events.length >= 1)
     expect(client.events).toEqual([{ type: 'pong' }])
@@ -73,28 +43,27 @@ describe.each(dialectsUnderTest())('the /ws gateway on %s', (kind) => {
   ]
 
   test.each(refusals)('%s: the upgrade is refused with 401 problem+json', async (_name, make) => {
-    const refused = await refusedUpgrade(base, make(alice))
+    const refused = await refusedUpgrade(chat.baseUrl, make(alice))
     expect(refused.status).toBe(401)
     expect(refused.contentType).toContain('application/problem+json')
     expect(JSON.parse(refused.body)).toMatchObject({ status: 401, code: 'UNAUTHORIZED' })
   })
 
   test('a well-formed token of the right secret is accepted (the expired-token case fails on exp alone)', async () => {
-    const client = await open(base, { token: signJwt(TEST_JWT_SECRET, chatClaims(alice, 600)) })
+    const client = await chat.connect({ token: signJwt(TEST_JWT_SECRET, chatClaims(alice, 600)) })
     client.ws.send(JSON.stringify({ type: 'ping' }))
     await client.waitUntil((events) => events.some((e) => e.type === 'pong'))
     expect(client.events).toEqual([{ type: 'pong' }])
   })
 
   test('a refused client receives nothing: its user’s events go only to accepted connections', async () => {
-    const bob = await participant(base, 'bob')
-    opened.push(bob.client)
+    const bob = await chat.participant('bob')
     const expired = signJwt(TEST_JWT_SECRET, chatClaims(bob, -1))
-    expect((await refusedUpgrade(base, { token: expired })).status).toBe(401)
-    const room = await createChat(base, alice, 'with bob', [bob])
-    const message = await postMessage(base, alice, room.id, 'for bob')
+    expect((await refusedUpgrade(chat.baseUrl, { token: expired })).status).toBe(401)
+    const room = await createChat(chat.baseUrl, alice, 'with bob', [bob])
+    const message = await postMessage(chat.baseUrl, alice, room.id, 'for bob')
     expect((await bob.sync()).map((e) => e.type)).toEqual(['chat.member_added', 'message.created'])
-    expect(chat.app.websocketGateway.connectionCount).toBe(opened.filter((c) => c.ws.readyState === c.ws.OPEN).length)
+    expect(chat.app.websocketGateway.connectionCount).toBe(chat.clients.filter((c) => c.ws.readyState === c.ws.OPEN).length)
     expect(message.chatId).toBe(room.id)
   })
 })

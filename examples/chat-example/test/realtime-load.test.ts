@@ -1,50 +1,24 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { dialectsUnderTest, type TestDatabase } from 'fastkit/testing'
-import type { DB } from '../src/db/schema.js'
-import {
-  allMessages,
-  createChat,
-  createChatDatabase,
-  participant,
-  postMessage,
-  startChatApp,
-  type Participant,
-  type RunningChat,
-} from './support/realtime-app.js'
+import { describe, expect, test } from 'vitest'
+import { dialectsUnderTest } from 'fastkit/testing'
+import { allMessages, createChat, postMessage, useRealtimeChat, type Participant } from './support/realtime-app.js'
 import { within } from './support/realtime-client.js'
 import { expectDeliveredInCommitOrder } from './support/realtime-order.js'
 
 /** Many writers at once, and one reader that stops reading, against one server process. */
 describe.each(dialectsUnderTest())('real-time delivery under load on %s', (kind) => {
-  let t: TestDatabase<DB>
-  let chat: RunningChat
-  let base: string
-  const people: Participant[] = []
-
-  beforeAll(async () => {
-    t = await createChatDatabase(kind)
-    chat = await startChatApp(t)
-    base = chat.baseUrl
-  })
-
-  afterAll(async () => {
-    for (const person of people) await person.client.close()
-    await chat?.close()
-    await t?.destroy()
-  })
+  const chat = useRealtimeChat(kind)
 
   test('200 messages posted concurrently by 10 clients reach every member exactly once, in each chat in commit order', async () => {
-    const writers = await Promise.all(Array.from({ length: 10 }, (_, i) => participant(base, `writer${i}`)))
-    people.push(...writers)
+    const writers = await Promise.all(Array.from({ length: 10 }, (_, i) => chat.participant(`writer${i}`)))
     const [owner, ...others] = writers as [Participant, ...Participant[]]
-    const rooms = [await createChat(base, owner, 'room A', others), await createChat(base, owner, 'room B', others)]
+    const rooms = [await createChat(chat.baseUrl, owner, 'room A', others), await createChat(chat.baseUrl, owner, 'room B', others)]
     await Promise.all(writers.map((w) => w.sync()))
 
     const started = Date.now()
     const posted = await Promise.all(
       writers.flatMap((writer, w) =>
-        Array.from({ length: 20 }, (_, n) => postMessage(base, writer, rooms[n % 2].id, `writer ${w} message ${n}`)),
+        Array.from({ length: 20 }, (_, n) => postMessage(chat.baseUrl, writer, rooms[n % 2].id, `writer ${w} message ${n}`)),
       ),
     )
     expect(posted).toHaveLength(200)
@@ -52,23 +26,22 @@ describe.each(dialectsUnderTest())('real-time delivery under load on %s', (kind)
     const elapsed = Date.now() - started
     const received = await Promise.all(writers.map((w) => w.sync()))
 
-    const committed = await Promise.all(rooms.map((room) => allMessages(base, owner, room.id)))
+    const committed = await Promise.all(rooms.map((room) => allMessages(chat.baseUrl, owner, room.id)))
     expect(committed.map((messages) => messages.length)).toEqual([100, 100])
     // No two messages of a chat share a timestamp (PGlite's clock ticks in milliseconds): ties would
     // sort by id, not in commit order.
     const ties = await sql<{ count: number }>`
-      select count(*)::int as count from (select 1 from messages group by chat_id, created_at having count(*) > 1) as tied`.execute(t.db)
+      select count(*)::int as count from (select 1 from messages group by chat_id, created_at having count(*) > 1) as tied`.execute(chat.t.db)
     expect(ties.rows[0]!.count).toBe(0)
     for (const events of received) expectDeliveredInCommitOrder(events, committed)
     expect(elapsed).toBeLessThan(30_000)
   })
 
   test('a reader that stops reading is disconnected; the others keep receiving promptly', async () => {
-    const poster = await participant(base, 'poster')
-    const slow = await participant(base, 'slow')
-    const fast = await Promise.all([participant(base, 'fast1'), participant(base, 'fast2')])
-    people.push(poster, slow, ...fast)
-    const room = await createChat(base, poster, 'busy', [slow, ...fast])
+    const poster = await chat.participant('poster')
+    const slow = await chat.participant('slow')
+    const fast = await Promise.all([chat.participant('fast1'), chat.participant('fast2')])
+    const room = await createChat(chat.baseUrl, poster, 'busy', [slow, ...fast])
     await Promise.all([poster, slow, ...fast].map((p) => p.sync()))
 
     const connectionsBefore = chat.app.websocketGateway.connectionCount
@@ -87,7 +60,7 @@ describe.each(dialectsUnderTest())('real-time delivery under load on %s', (kind)
     while (chat.app.websocketGateway.connectionCount === connectionsBefore && posted < 5_000) {
       const batch = await Promise.all(
         Array.from({ length: 25 }, async () => {
-          const message = await postMessage(base, poster, room.id, text)
+          const message = await postMessage(chat.baseUrl, poster, room.id, text)
           return { id: message.id as string, committedAt: Date.now() }
         }),
       )
@@ -98,7 +71,7 @@ describe.each(dialectsUnderTest())('real-time delivery under load on %s', (kind)
     expect(chat.app.websocketGateway.connectionCount).toBe(connectionsBefore - 1)
 
     // Delivery to the others goes on after the drop, too.
-    const after = await postMessage(base, poster, room.id, 'still here')
+    const after = await postMessage(chat.baseUrl, poster, room.id, 'still here')
     for (const p of fast) {
       const ids = (await p.sync()).map((e) => e.data.id)
       expect(ids).toHaveLength(posted + 1)

@@ -1,10 +1,9 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { dialectsUnderTest, testRedisUrl, type TestDatabase } from 'fastkit/testing'
-import type { DB } from '../src/db/schema.js'
-import { allMessages, createChat, createChatDatabase, participant, postMessage, type Participant } from './support/realtime-app.js'
+import { describe, expect, test } from 'vitest'
+import { dialectsUnderTest, testRedisUrl } from 'fastkit/testing'
+import { allMessages, createChat, postMessage, type Participant } from './support/realtime-app.js'
 import { expectDeliveredInCommitOrder } from './support/realtime-order.js'
-import { startChatProcess, type ChatProcess } from './support/realtime-processes.js'
+import { useChatProcesses } from './support/realtime-processes.js'
 
 const REDIS_URL = testRedisUrl()
 
@@ -18,86 +17,66 @@ const transports: (readonly [string, Record<string, string>])[] = [
 // suite is registered only when PostgreSQL is under test (never skipped: absent otherwise).
 if (dialectsUnderTest().includes('postgres')) {
   describe.each(transports)('two chat server processes on one PostgreSQL, events carried by %s', (transport, env) => {
-    let t: TestDatabase<DB>
-    let a: ChatProcess | undefined
-    let b: ChatProcess | undefined
-    const people: Participant[] = []
-
-    beforeAll(async () => {
-      // Migrated here; main.ts migrates again at start, which must be a no-op.
-      t = await createChatDatabase('postgres')
-      ;[a, b] = await Promise.all([startChatProcess({ DATABASE_URL: t.url, ...env }), startChatProcess({ DATABASE_URL: t.url, ...env })])
-    }, 120_000)
-
-    afterAll(async () => {
-      for (const person of people) await person.client.close()
-      await Promise.all([a?.stop(), b?.stop()])
-      await t?.destroy()
-      const output = `${a?.output() ?? ''}${b?.output() ?? ''}`
-      // Neither process logged an error (e.g. a transport failure) while the tests ran.
-      expect(output).not.toMatch(/"level":5\d/)
-    })
+    const chat = useChatProcesses(env)
 
     test('the transport in use is the expected one', async () => {
       // The PostgreSQL transport holds a LISTEN connection per process on this database; with
       // REDIS_URL set there are none.
       const listeners = await sql<{ count: number }>`
         select count(*)::int as count from pg_stat_activity
-        where datname = current_database() and application_name = 'fastkit-events' and query ilike 'LISTEN%'`.execute(t.db)
+        where datname = current_database() and application_name = 'fastkit-events' and query ilike 'LISTEN%'`.execute(chat.t.db)
       expect(listeners.rows[0]!.count).toBe('REDIS_URL' in env ? 0 : 2)
     })
 
     test('a client on process B receives a message posted through process A, once; and the other way round', async () => {
-      const alice = await participant(a!.baseUrl, 'alice') // connected to A
-      const bob = await participant(a!.baseUrl, 'bob', b!.baseUrl) // connected to B
-      people.push(alice, bob)
-      const room = await createChat(a!.baseUrl, alice, 'across processes', [bob])
+      const alice = await chat.participant('alice') // connected to A
+      const bob = await chat.participant('bob', chat.b) // connected to B
+      const room = await createChat(chat.a.baseUrl, alice, 'across processes', [bob])
       await Promise.all([alice.sync(), bob.sync()])
 
-      const fromA = await postMessage(a!.baseUrl, alice, room.id, 'posted through A')
+      const fromA = await postMessage(chat.a.baseUrl, alice, room.id, 'posted through A')
       const [first] = await bob.client.waitUntil((events) => events.length >= 1, 5_000)
       expect(first).toEqual({ type: 'message.created', data: fromA })
       // Barriers posted through A travel the same road after the message: nothing else came, no repeat.
-      expect(await bob.sync(a!.baseUrl)).toEqual([{ type: 'message.created', data: fromA }])
-      expect(await alice.sync(a!.baseUrl)).toEqual([{ type: 'message.created', data: fromA }])
+      expect(await bob.sync(chat.a.baseUrl)).toEqual([{ type: 'message.created', data: fromA }])
+      expect(await alice.sync(chat.a.baseUrl)).toEqual([{ type: 'message.created', data: fromA }])
 
-      const fromB = await postMessage(b!.baseUrl, bob, room.id, 'posted through B')
-      expect(await alice.sync(b!.baseUrl)).toEqual([{ type: 'message.created', data: fromB }])
-      expect(await bob.sync(b!.baseUrl)).toEqual([{ type: 'message.created', data: fromB }])
+      const fromB = await postMessage(chat.b.baseUrl, bob, room.id, 'posted through B')
+      expect(await alice.sync(chat.b.baseUrl)).toEqual([{ type: 'message.created', data: fromB }])
+      expect(await bob.sync(chat.b.baseUrl)).toEqual([{ type: 'message.created', data: fromB }])
       // Nothing arrived after the barriers either.
       expect(alice.client.events).toEqual([])
       expect(bob.client.events).toEqual([])
     })
 
     test('membership changes made through one process take effect at once on the other', async () => {
-      const owner = await participant(a!.baseUrl, 'owner')
-      const carol = await participant(a!.baseUrl, 'carol', b!.baseUrl)
-      people.push(owner, carol)
-      const room = await createChat(a!.baseUrl, owner, 'membership')
+      const owner = await chat.participant('owner')
+      const carol = await chat.participant('carol', chat.b)
+      const room = await createChat(chat.a.baseUrl, owner, 'membership')
       await Promise.all([owner.sync(), carol.sync()])
 
-      const before = await postMessage(a!.baseUrl, owner, room.id, 'before carol')
-      expect(await carol.sync(a!.baseUrl)).toEqual([])
+      const before = await postMessage(chat.a.baseUrl, owner, room.id, 'before carol')
+      expect(await carol.sync(chat.a.baseUrl)).toEqual([])
 
-      const added = await fetch(`${a!.baseUrl}/chats/${room.id}/members`, {
+      const added = await fetch(`${chat.a.baseUrl}/chats/${room.id}/members`, {
         method: 'POST',
         headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ userId: carol.id }),
       })
       expect(added.status).toBe(201)
-      const welcome = await postMessage(a!.baseUrl, owner, room.id, 'welcome carol')
-      expect((await carol.sync(a!.baseUrl)).map((e) => [e.type, e.data.text ?? e.data.userId])).toEqual([
+      const welcome = await postMessage(chat.a.baseUrl, owner, room.id, 'welcome carol')
+      expect((await carol.sync(chat.a.baseUrl)).map((e) => [e.type, e.data.text ?? e.data.userId])).toEqual([
         ['chat.member_added', carol.id],
         ['message.created', 'welcome carol'],
       ])
 
-      const removed = await fetch(`${a!.baseUrl}/chats/${room.id}/members/${carol.id}`, {
+      const removed = await fetch(`${chat.a.baseUrl}/chats/${room.id}/members/${carol.id}`, {
         method: 'DELETE',
         headers: { authorization: `Bearer ${owner.token}` },
       })
       expect(removed.status).toBe(204)
-      await postMessage(a!.baseUrl, owner, room.id, 'carol is gone')
-      expect(await carol.sync(a!.baseUrl)).toEqual([{ type: 'chat.member_removed', data: { chatId: room.id, userId: carol.id } }])
+      await postMessage(chat.a.baseUrl, owner, room.id, 'carol is gone')
+      expect(await carol.sync(chat.a.baseUrl)).toEqual([{ type: 'chat.member_removed', data: { chatId: room.id, userId: carol.id } }])
       expect(before.id).not.toBe(welcome.id)
     })
 
@@ -112,22 +91,21 @@ if (dialectsUnderTest().includes('postgres')) {
      */
     const fullOrder = !('REDIS_URL' in env)
     test(`200 messages posted concurrently by 10 clients on both processes reach every member exactly once, in commit order${fullOrder ? '' : ' per process'}`, async () => {
-      const servers = [a!, b!]
+      const servers = [chat.a, chat.b]
       // Writers alternate between the processes, for their connection and for their posts.
       const writers = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => participant(a!.baseUrl, `writer${i}`, servers[i % 2]!.baseUrl)),
+        Array.from({ length: 10 }, (_, i) => chat.participant(`writer${i}`, servers[i % 2]!)),
       )
-      people.push(...writers)
       const [owner, ...others] = writers as [Participant, ...Participant[]]
-      const rooms = [await createChat(a!.baseUrl, owner, 'room A', others), await createChat(a!.baseUrl, owner, 'room B', others)]
-      await Promise.all(writers.map((w) => w.sync(a!.baseUrl)))
+      const rooms = [await createChat(chat.a.baseUrl, owner, 'room A', others), await createChat(chat.a.baseUrl, owner, 'room B', others)]
+      await Promise.all(writers.map((w) => w.sync(chat.a.baseUrl)))
 
       const origin = new Map<string, string>()
       const posted = await Promise.all(
         writers.flatMap((writer, w) =>
           Array.from({ length: 20 }, async (_, n) => {
             const through = (w + n) % 2 === 0 ? 'A' : 'B'
-            const message = await postMessage((through === 'A' ? a : b)!.baseUrl, writer, rooms[n % 2].id, `writer ${w} message ${n}`)
+            const message = await postMessage((through === 'A' ? chat.a : chat.b).baseUrl, writer, rooms[n % 2].id, `writer ${w} message ${n}`)
             origin.set(message.id, through)
             return message
           }),
@@ -136,9 +114,9 @@ if (dialectsUnderTest().includes('postgres')) {
       expect(posted).toHaveLength(200)
       await Promise.all(writers.map((w) => w.client.waitUntil((events) => events.length >= 200, 30_000)))
       // Once everything arrived, barriers through both processes show that nothing more (no repeat) follows.
-      const received = await Promise.all(writers.map(async (w) => [...(await w.sync(a!.baseUrl)), ...(await w.sync(b!.baseUrl))]))
+      const received = await Promise.all(writers.map(async (w) => [...(await w.sync(chat.a.baseUrl)), ...(await w.sync(chat.b.baseUrl))]))
 
-      const committed = await Promise.all(rooms.map((room) => allMessages(a!.baseUrl, owner, room.id)))
+      const committed = await Promise.all(rooms.map((room) => allMessages(chat.a.baseUrl, owner, room.id)))
       expect(committed.map((messages) => messages.length)).toEqual([100, 100])
       // Both processes carried a share of the posts (and of the connections).
       expect(new Set(origin.values())).toEqual(new Set(['A', 'B']))

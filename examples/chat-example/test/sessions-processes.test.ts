@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, describe, expect, test } from 'vitest'
 import { CloseCode } from 'fastkit'
-import { dialectsUnderTest, testRedisUrl, type TestDatabase } from 'fastkit/testing'
-import type { DB } from '../src/db/schema.js'
-import { call, createChatDatabase, ok } from './support/realtime-app.js'
+import { dialectsUnderTest, testRedisUrl } from 'fastkit/testing'
+import { call, ok } from './support/realtime-app.js'
 import { connect, within, type RealtimeClient } from './support/realtime-client.js'
-import { startChatProcess, type ChatProcess } from './support/realtime-processes.js'
+import { useChatProcesses } from './support/realtime-processes.js'
 
 const REDIS_URL = testRedisUrl()
 
@@ -37,22 +36,10 @@ async function answersWithin(ms: number, status: number, request: () => Promise<
 // PostgreSQL is under test, never skipped.
 if (dialectsUnderTest().includes('postgres')) {
   describe.each(transports)('sessions end in every chat process, carried by %s', (_transport, env) => {
-    let t: TestDatabase<DB>
-    let a: ChatProcess | undefined
-    let b: ChatProcess | undefined
-    let c: ChatProcess | undefined
+    const chat = useChatProcesses(env)
     const sockets: RealtimeClient[] = []
-
-    beforeAll(async () => {
-      t = await createChatDatabase('postgres')
-      ;[a, b] = await Promise.all([startChatProcess({ DATABASE_URL: t.url, ...env }), startChatProcess({ DATABASE_URL: t.url, ...env })])
-    }, 120_000)
-
     afterAll(async () => {
       for (const socket of sockets) await socket.close()
-      await Promise.all([a?.stop(), b?.stop(), c?.stop()])
-      await t?.destroy()
-      expect(`${a?.output() ?? ''}${b?.output() ?? ''}${c?.output() ?? ''}`).not.toMatch(/"level":5\d/)
     })
 
     async function session(baseUrl: string, name: string): Promise<Session> {
@@ -70,43 +57,43 @@ if (dialectsUnderTest().includes('postgres')) {
     const me = (baseUrl: string, token: string) => call(baseUrl, 'GET', '/auth/me', { token })
 
     test('a logout through A refuses the token on B within a second and closes its socket on B with 4003', async () => {
-      const u = await session(a!.baseUrl, 'out')
-      const other = await session(a!.baseUrl, 'stays')
-      expect((await me(b!.baseUrl, u.access)).status).toBe(200)
-      const onB = await socket(b!.baseUrl, u.access)
-      const otherOnB = await socket(b!.baseUrl, other.access)
+      const u = await session(chat.a.baseUrl, 'out')
+      const other = await session(chat.a.baseUrl, 'stays')
+      expect((await me(chat.b.baseUrl, u.access)).status).toBe(200)
+      const onB = await socket(chat.b.baseUrl, u.access)
+      const otherOnB = await socket(chat.b.baseUrl, other.access)
 
-      await ok(204, a!.baseUrl, 'POST', '/auth/logout', { token: u.access, body: { refresh_token: u.refresh } })
+      await ok(204, chat.a.baseUrl, 'POST', '/auth/logout', { token: u.access, body: { refresh_token: u.refresh } })
       expect(await within(onB.closed, 1_000, 'the socket on B closing')).toBe(CloseCode.SESSION_ENDED)
-      expect(await answersWithin(1_000, 401, () => me(b!.baseUrl, u.access))).toBeLessThan(1_000)
-      expect((await me(b!.baseUrl, other.access)).status).toBe(200)
+      expect(await answersWithin(1_000, 401, () => me(chat.b.baseUrl, u.access))).toBeLessThan(1_000)
+      expect((await me(chat.b.baseUrl, other.access)).status).toBe(200)
       expect(otherOnB.ws.readyState).toBe(otherOnB.ws.OPEN)
     })
 
     test('refresh-token reuse detected on B ends the session on A', async () => {
-      const u = await session(a!.baseUrl, 'reuse')
-      const onA = await socket(a!.baseUrl, u.access)
-      await ok(200, b!.baseUrl, 'POST', '/auth/refresh', { body: { refresh_token: u.refresh } })
-      expect((await call(b!.baseUrl, 'POST', '/auth/refresh', { body: { refresh_token: u.refresh } })).status).toBe(401)
+      const u = await session(chat.a.baseUrl, 'reuse')
+      const onA = await socket(chat.a.baseUrl, u.access)
+      await ok(200, chat.b.baseUrl, 'POST', '/auth/refresh', { body: { refresh_token: u.refresh } })
+      expect((await call(chat.b.baseUrl, 'POST', '/auth/refresh', { body: { refresh_token: u.refresh } })).status).toBe(401)
       expect(await within(onA.closed, 1_000, 'the socket on A closing')).toBe(CloseCode.SESSION_ENDED)
-      expect(await answersWithin(1_000, 401, () => me(a!.baseUrl, u.access))).toBeLessThan(1_000)
+      expect(await answersWithin(1_000, 401, () => me(chat.a.baseUrl, u.access))).toBeLessThan(1_000)
     })
 
     test('an account deleted through A: its tokens get 401 on B and its sockets on B close with 4003', async () => {
-      const u = await session(a!.baseUrl, 'del')
-      const onB = await socket(b!.baseUrl, u.access)
-      expect((await call(b!.baseUrl, 'GET', '/chats', { token: u.access })).status).toBe(200)
-      await ok(204, a!.baseUrl, 'DELETE', '/auth/me', { token: u.access, body: { password: u.password } })
+      const u = await session(chat.a.baseUrl, 'del')
+      const onB = await socket(chat.b.baseUrl, u.access)
+      expect((await call(chat.b.baseUrl, 'GET', '/chats', { token: u.access })).status).toBe(200)
+      await ok(204, chat.a.baseUrl, 'DELETE', '/auth/me', { token: u.access, body: { password: u.password } })
       expect(await within(onB.closed, 1_000, 'the deleted user’s socket on B closing')).toBe(CloseCode.SESSION_ENDED)
-      expect(await answersWithin(1_000, 401, () => call(b!.baseUrl, 'GET', '/chats', { token: u.access }))).toBeLessThan(1_000)
-      expect((await call(b!.baseUrl, 'POST', '/chats', { token: u.access, body: { name: 'after deletion' } })).status).toBe(401)
+      expect(await answersWithin(1_000, 401, () => call(chat.b.baseUrl, 'GET', '/chats', { token: u.access }))).toBeLessThan(1_000)
+      expect((await call(chat.b.baseUrl, 'POST', '/chats', { token: u.access, body: { name: 'after deletion' } })).status).toBe(401)
     })
 
     test('a process started after a logout refuses that login’s token from its first request', async () => {
-      const u = await session(a!.baseUrl, 'late')
-      await ok(204, a!.baseUrl, 'POST', '/auth/logout', { token: u.access, body: { refresh_token: u.refresh } })
-      const still = await session(a!.baseUrl, 'live')
-      c = await startChatProcess({ DATABASE_URL: t.url, ...env })
+      const u = await session(chat.a.baseUrl, 'late')
+      await ok(204, chat.a.baseUrl, 'POST', '/auth/logout', { token: u.access, body: { refresh_token: u.refresh } })
+      const still = await session(chat.a.baseUrl, 'live')
+      const c = await chat.start()
       expect((await me(c.baseUrl, u.access)).status).toBe(401)
       expect((await me(c.baseUrl, still.access)).status).toBe(200)
     }, 90_000)

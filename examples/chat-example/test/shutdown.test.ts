@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, test } from 'vitest'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { connect } from 'node:net'
@@ -9,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import WebSocket from 'ws'
 import { openDatabase } from '../src/db/database.js'
-import { freePort } from './support/realtime-processes.js'
+import { createInbox, freePort, startServerProcess, type ServerProcess } from 'fastkit/testing'
 import { TEST_JWT_SECRET } from './support/realtime-app.js'
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url))
@@ -71,9 +70,9 @@ function parseResponses(raw: string): { status: number; headers: Record<string, 
 
 describe('SIGTERM under load: the real server process drains, answers, closes and exits 0', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'chat-shutdown-'))
-  let child: ChildProcess | undefined
-  afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL')
+  let server: ServerProcess | undefined
+  afterAll(async () => {
+    await server?.stop('SIGKILL')
     rmSync(dataDir, { recursive: true, force: true })
   })
 
@@ -82,16 +81,14 @@ describe('SIGTERM under load: the real server process drains, answers, closes an
     const base = `http://127.0.0.1:${port}`
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', REDIS_URL: '' }
     delete env.DATABASE_URL
-    child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'], { cwd: exampleDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout!.on('data', (chunk) => (output += chunk))
-    child.stderr!.on('data', (chunk) => (output += chunk))
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)))
-    for (let up = false; !up; ) {
-      if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`)
-      up = await fetch(`${base}/health`).then((r) => r.ok, () => false)
-      if (!up) await new Promise((r) => setTimeout(r, 200))
-    }
+    server = await startServerProcess({
+      args: ['--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'],
+      cwd: exampleDir,
+      env,
+      ready: { url: `${base}/health` },
+      timeoutMs: 120_000,
+    })
+    const { child } = server
 
     const json = { 'content-type': 'application/json' }
     await fetch(`${base}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'alice', password: 'correct horse battery staple' }) })
@@ -117,7 +114,7 @@ describe('SIGTERM under load: the real server process drains, answers, closes an
 
     // Load: eight keep-alive clients posting until the server stops answering.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
-    const outcomes: Outcome[] = []
+    const outcomes = createInbox<Outcome>()
     let sent = 0
     const poster = async () => {
       for (;;) {
@@ -127,16 +124,17 @@ describe('SIGTERM under load: the real server process drains, answers, closes an
       }
     }
     const posters = Array.from({ length: 8 }, poster)
-    while (outcomes.length < 40) await new Promise((r) => setTimeout(r, 20))
+    await outcomes.waitUntil((done) => done.length >= 40, 60_000)
 
     const signalledAt = Date.now()
     child.kill('SIGTERM')
     // The drain has begun once the process says so (on a busy machine the signal may wait its turn).
-    while (!output.includes('SIGTERM: shutting down')) await new Promise((r) => setTimeout(r, 10))
+    await server.waitForOutput(/SIGTERM: shutting down/, 30_000)
     const pipelined = JSON.stringify({ chatId, text: 'arrived during the drain' })
     raw.write(slowBody.slice(10) + head(pipelined) + pipelined)
 
-    const code = await exited
+    const { code } = await server.exited
+    const output = server.output()
     const exitMs = Date.now() - signalledAt
     await Promise.all(posters)
     await rawClosed
@@ -158,9 +156,9 @@ describe('SIGTERM under load: the real server process drains, answers, closes an
 
     // Every load request ended cleanly: a complete 201 or 503, or refused before any response. Never a
     // response broken off, never a 500.
-    expect(outcomes.filter((o) => o.errorAfterResponse)).toEqual([])
-    for (const o of outcomes) if (o.status !== undefined) expect([201, 503]).toContain(o.status)
-    const created = outcomes.filter((o) => o.status === 201).map((o) => (JSON.parse(o.body!) as { id: string }).id)
+    expect(outcomes.events.filter((o) => o.errorAfterResponse)).toEqual([])
+    for (const o of outcomes.events) if (o.status !== undefined) expect([201, 503]).toContain(o.status)
+    const created = outcomes.events.filter((o) => o.status === 201).map((o) => (JSON.parse(o.body!) as { id: string }).id)
     created.push((JSON.parse(inFlight!.body) as { id: string }).id)
 
     // Exactly the answered writes are in the database: none lost, none persisted without its 201.

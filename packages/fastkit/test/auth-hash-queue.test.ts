@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { Argon2PasswordHasher, HashQueue, PasswordHasher, resolve, ServiceUnavailableError } from '../src/index.js'
 import type { Argon2Binding } from '../src/extend.js'
 import { buildAuthApp } from './support/auth-app.js'
@@ -73,10 +73,11 @@ describe('password hashing through a full queue over HTTP', () => {
     verify: () => new Promise((resolve) => gates.push(() => resolve(false))),
   }
   let app: FastifyInstance
+  const hasher = new Argon2PasswordHasher({ binding, queue: { concurrency: 1, maxQueued: 1, retryAfterSeconds: 2 } })
 
   beforeAll(async () => {
     app = await buildAuthApp({
-      auth: { passwordHasher: new Argon2PasswordHasher({ binding, queue: { concurrency: 1, maxQueued: 1, retryAfterSeconds: 2 } }) },
+      auth: { passwordHasher: hasher },
       routes(app) {
         app.post<{ Body: { password: string } }>('/register', async (request, reply) => {
           await resolve(request.container, PasswordHasher).hash(request.body.password)
@@ -90,7 +91,7 @@ describe('password hashing through a full queue over HTTP', () => {
   test('beyond one running and one waiting hash, registration answers 503 problem+json with Retry-After at once', async () => {
     const register = () => app.inject({ method: 'POST', url: '/register', payload: { password: 'a password' } })
     const admitted = [register(), register()]
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await vi.waitFor(() => expect({ running: hasher.queue.running, queued: hasher.queue.queued }).toEqual({ running: 1, queued: 1 }))
     const refused = await register()
     expect(refused.statusCode).toBe(503)
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/)

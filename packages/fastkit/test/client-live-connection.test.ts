@@ -14,9 +14,8 @@ import {
   type WebSocketConstructorLike,
 } from '../src/client/index.js'
 import { userTopic } from '../src/index.js'
-import { dialectsUnderTest } from '../src/testing/index.js'
+import { createInbox, dialectsUnderTest, expectNothingWithin } from '../src/testing/index.js'
 import { buildEventsApp } from './support/events-app.js'
-import { settle } from './support/events-client.js'
 import { signTestToken } from './support/events-tokens.js'
 import { useTestDatabase } from './support/harness.js'
 
@@ -44,8 +43,8 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
 
   /** A live connection for `userId` that records what it is told; fast backoff. */
   function live(userId: string, overrides: Partial<LiveConnectionOptions> = {}) {
-    const events: LiveEvent[] = []
-    const statuses: LiveStatus[] = []
+    const inbox = createInbox<LiveEvent>()
+    const statusInbox = createInbox<LiveStatus>()
     const tokenRequests: TokenRequest[] = []
     const catchUps: boolean[] = []
     const connection = connectLive({
@@ -59,12 +58,12 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
       catchUp: ({ reconnect }) => {
         catchUps.push(reconnect)
       },
-      onEvent: (event) => events.push(event),
-      onStatus: (status) => statuses.push(status),
+      onEvent: inbox.push,
+      onStatus: statusInbox.push,
       ...overrides,
     })
     connections.push(connection)
-    return { connection, events, statuses, tokenRequests, catchUps }
+    return { connection, inbox, events: inbox.events, statusInbox, statuses: statusInbox.events, tokenRequests, catchUps }
   }
 
   let published = 0
@@ -98,9 +97,10 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
     await vi.waitFor(() => expect(alice.statuses.filter((s) => s === 'open')).toHaveLength(2))
     expect(alice.statuses).toEqual(['syncing', 'open', 'offline', 'connecting', 'syncing', 'open'])
     await publish('alice', { id: 'm3' })
-    await vi.waitFor(() => expect(alice.events.map((e) => e.data.id)).toEqual(['m1', 'm2', 'm3']))
-    await settle()
-    expect(alice.events.map((e) => e.data.id)).toEqual(['m1', 'm2', 'm3'])
+    // A barrier event after m3: nothing handed on twice can still be on its way.
+    await publish('alice', { id: 'barrier' }, 'barrier')
+    await alice.inbox.waitUntil((events) => events.some((e) => e.type === 'barrier'))
+    expect(alice.events.map((e) => e.data.id)).toEqual(['m1', 'm2', 'm3', 'barrier'])
   })
 
   test('live events that arrive during the catch-up wait behind its results, without duplicates', async () => {
@@ -118,8 +118,8 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
     await vi.waitFor(() => expect(alice.connection.status).toBe('syncing'))
     await publish('alice', { id: 'during' })
     await publish('alice', { id: 'after' })
-    await settle()
-    expect(alice.events).toEqual([])
+    // Held until the catch-up is done: no barrier could get past it either, so a bounded wait.
+    await expectNothingWithin(alice.inbox, 150)
     release()
     await vi.waitFor(() => expect(alice.events.map((e) => e.data.id)).toEqual(['old', 'during', 'after']))
   })
@@ -159,7 +159,8 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
     await vi.waitFor(() => expect(alice.connection.status).toBe('open'))
     app.websocketGateway.disconnectUser('alice', 4003, 'Session ended')
     await vi.waitFor(() => expect(ended).toEqual([4003]))
-    await settle(300)
+    // No retry (its backoff is at most 100 ms): the status stays 'closed'. Absence, hence a bounded wait.
+    await expectNothingWithin(alice.statusInbox, 300)
     expect(alice.connection.status).toBe('closed')
     expect(app.websocketGateway.connectionCount).toBe(0)
     expect(alice.tokenRequests).toHaveLength(1)
@@ -170,7 +171,8 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
     await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(1))
     alice.connection.close()
     await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(0))
-    await settle(300)
+    // No retry (its backoff is at most 100 ms) changes the status. Absence, hence a bounded wait.
+    await expectNothingWithin(alice.statusInbox, 300)
     expect(alice.connection.status).toBe('closed')
     expect(alice.tokenRequests).toHaveLength(1)
 

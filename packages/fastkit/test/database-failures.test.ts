@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createServer } from 'node:net'
 import { sql, type Kysely } from 'kysely'
+import pg from 'pg'
 import { createDatabase, fastkit, poolStats } from '../src/index.js'
 import { mapDatabaseError } from '../src/extend.js'
 import { createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
+import { startHeldReplyProxy } from './support/held-reply-proxy.js'
 
 async function buildApp(db: Kysely<any>, routes: (app: FastifyInstance) => void) {
   const app = Fastify()
@@ -181,6 +183,49 @@ if (dialectsUnderTest().includes('postgres')) {
       } finally {
         await app.close()
         await db.destroy()
+      }
+    })
+
+    test('a new connection the server ends in the same read as its "ready" (57P01 at checkout) fails the statement with 503, and raises no error nobody listens to', async () => {
+      // The fault suite's crash: during a fast stop, a pooled connection that was just opening got
+      // ReadyForQuery and FATAL 57P01 in one socket read. pg-pool stops listening for a client's
+      // errors as it hands the client out, and whoever asked for it runs a microtask later: the error
+      // was emitted by a pg.Client with no 'error' listener, which crashes the process.
+      const orphanErrors: unknown[] = []
+      const emit = pg.Client.prototype.emit
+      // Records such an emit instead of letting it throw, so the test can say what happened.
+      pg.Client.prototype.emit = function (this: pg.Client, event: string | symbol, ...args: unknown[]) {
+        if (event === 'error' && this.listenerCount('error') === 0) {
+          orphanErrors.push(args[0])
+          return false
+        }
+        return emit.call(this, event, ...args)
+      }
+      const proxy = await startHeldReplyProxy(t.url)
+      const applicationName = `fk-orphan-${process.pid}-${Date.now()}`
+      const db = createDatabase({ url: proxy.url, pool: { applicationName, connectionTimeoutMillis: 10_000 } })
+      try {
+        const statement = sql`select 1 as one`.execute(db)
+        // The backend has answered the startup (held by the proxy) and waits, idle, for a statement.
+        let pid: number | undefined
+        for (const deadline = Date.now() + 10_000; pid === undefined; ) {
+          const { rows } = await sql<{ pid: number }>`
+            select pid from pg_stat_activity where application_name = ${applicationName} and state = 'idle'`.execute(t.db)
+          pid = rows[0]?.pid
+          if (pid === undefined && Date.now() > deadline) throw new Error('the pooled connection never reached the server')
+        }
+        await sql`select pg_terminate_backend(${pid})`.execute(t.db)
+        await proxy.releaseWhenServerHungUp()
+        const error = await statement.then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(orphanErrors.map((e) => (e as { code?: string }).code ?? String(e))).toEqual([])
+        expect(mapDatabaseError(error)).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' })
+      } finally {
+        pg.Client.prototype.emit = emit
+        await db.destroy()
+        await proxy.close()
       }
     })
 

@@ -201,8 +201,8 @@ describe.each(dialectsUnderTest())('request-scoped DI on %s', (kind) => {
   test('under tsx (no decorator metadata), a script builds request-scoped services and repositories from `static inject`', async () => {
     const packageDir = fileURLToPath(new URL('..', import.meta.url))
     const { stdout } = await promisify(execFile)(
-      'node_modules/.bin/tsx',
-      ['--conditions=@fastkit/source', 'test/fixtures/di-tsx-app.ts', t.url],
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@fastkit/source', 'test/fixtures/di-tsx-app.ts', t.url],
       { cwd: packageDir, timeout: 110_000 },
     )
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!)

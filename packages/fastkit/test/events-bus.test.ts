@@ -5,7 +5,7 @@ import { EventBus, type EventMessage } from '../src/extend.js'
 import { dialectsUnderTest } from '../src/testing/index.js'
 import { useTestDatabase } from './support/harness.js'
 import { buildEventsApp } from './support/events-app.js'
-import { settle } from './support/events-client.js'
+import { busInbox, sendBusBarrier } from './support/bus-inbox.js'
 
 /** A typed publisher, as an app declares one: the event map checks every `publish` at compile time. */
 class ItemEvents extends EventPublisher<{ 'item.renamed': { id: string; name: string }; 'item.deleted': { id: string } }> {}
@@ -43,12 +43,14 @@ describe('EventBus', () => {
     const hub = new MemoryHub()
     const a = await started(hub)
     const b = await started(hub)
-    const atA = collect(a, 't')
-    const atB = collect(b, 't')
+    const atA = busInbox(a)
+    const atB = busInbox(b)
     for (let n = 0; n < 5; n++) void a.publish({ topics: ['t'], type: 'n', data: n })
-    await settle(50)
-    expect(atA.map((m) => m.data)).toEqual([0, 1, 2, 3, 4])
-    expect(atB.map((m) => m.data)).toEqual([0, 1, 2, 3, 4])
+    const beforeA = await sendBusBarrier(a)
+    expect((await beforeA(atA)).map((m) => m.data)).toEqual([0, 1, 2, 3, 4])
+    expect((await beforeA(atB)).map((m) => m.data)).toEqual([0, 1, 2, 3, 4])
+    // An echo through the hub would reach a before b's barrier does.
+    expect(await (await sendBusBarrier(b))(atA)).toEqual([])
   })
 
   test('copies data through JSON when publishing: later changes are not seen, dates become strings', async () => {
@@ -89,7 +91,7 @@ describe('EventBus', () => {
 describe.each(dialectsUnderTest())('EventPublisher on %s', (kind) => {
   const t = useTestDatabase(kind)
   let bus: EventBus
-  let received: EventMessage[]
+  let received: ReturnType<typeof busInbox>
 
   beforeAll(async () => {
     bus = new EventBus()
@@ -97,12 +99,14 @@ describe.each(dialectsUnderTest())('EventPublisher on %s', (kind) => {
   })
   afterAll(() => bus.close())
   afterEach(() => {
-    received = []
+    received?.off()
   })
   const listen = (topic: string) => {
-    received = []
-    return bus.subscribe(topic, (message) => received.push(message))
+    received = busInbox(bus, topic)
+    return received.off
   }
+  /** What `received` got before a barrier published on the bus now, outside any unit of work. */
+  const receivedBeforeBarrier = async (topic: string) => (await sendBusBarrier(bus, topic))(received)
 
   test('an event published inside a unit of work is delivered only after the commit', async () => {
     const off = listen('user:alice')
@@ -110,10 +114,10 @@ describe.each(dialectsUnderTest())('EventPublisher on %s', (kind) => {
       const events = new EventPublisher(uow, bus)
       const row = await uow.db.insertInto('items').values({ name: 'a' }).returning(['id', 'name']).executeTakeFirstOrThrow()
       events.publish(userTopic('alice'), { type: 'item.created', data: row })
-      await settle(20)
-      expect(received).toEqual([])
+      // Held by the unit: a message published on the bus after it arrives first.
+      expect(await receivedBeforeBarrier(userTopic('alice'))).toEqual([])
     })
-    expect(received).toMatchObject([{ topics: ['user:alice'], type: 'item.created', data: { name: 'a' } }])
+    expect(received.events).toMatchObject([{ topics: ['user:alice'], type: 'item.created', data: { name: 'a' } }])
     off()
   })
 
@@ -126,8 +130,7 @@ describe.each(dialectsUnderTest())('EventPublisher on %s', (kind) => {
         throw new Error('boom')
       }),
     ).rejects.toThrow('boom')
-    await settle(20)
-    expect(received).toEqual([])
+    expect(await receivedBeforeBarrier('user:alice')).toEqual([])
     expect(await t.db.selectFrom('items').selectAll().execute()).toEqual([])
     off()
   })
@@ -150,7 +153,7 @@ describe.each(dialectsUnderTest())('EventPublisher on %s', (kind) => {
       })
       events.publish('t', { type: 'last', data: 4 })
     })
-    expect(received.map((m) => m.type)).toEqual(['first', 'kept', 'last'])
+    expect(received.events.map((m) => m.type)).toEqual(['first', 'kept', 'last'])
     off()
   })
 
@@ -183,8 +186,7 @@ describe.each(dialectsUnderTest())('EventPublisher on %s', (kind) => {
     afterAll(() => app.close())
 
     test('the request-scoped publisher sends after a 2xx commit, and nothing when the request fails', async () => {
-      const got: EventMessage[] = []
-      const off = app.events.subscribe('user:alice', (message) => got.push(message))
+      const got = busInbox(app.events, 'user:alice')
       const ok = await app.inject({ method: 'POST', url: '/items', payload: { name: 'ok', topics: ['user:alice'], type: 'item.created' } })
       expect(ok.statusCode).toBe(201)
       const failed = await app.inject({
@@ -193,10 +195,9 @@ describe.each(dialectsUnderTest())('EventPublisher on %s', (kind) => {
         payload: { name: 'no', topics: ['user:alice'], type: 'item.created', fail: true },
       })
       expect(failed.statusCode).toBe(409)
-      await settle(20)
-      expect(got).toMatchObject([{ type: 'item.created', data: { name: 'ok', id: ok.json().id } }])
+      expect(await (await sendBusBarrier(app.events, 'user:alice'))(got)).toMatchObject([{ type: 'item.created', data: { name: 'ok', id: ok.json().id } }])
       expect((await t.db.selectFrom('items').select('name').execute()).map((r) => r.name)).toEqual(['ok'])
-      off()
+      got.off()
     })
 
     test('a typed publisher subclass is injectable like the base one and sends after the commit', async () => {

@@ -4,7 +4,7 @@ import { UnauthorizedError, userTopic } from '../src/index.js'
 import { dialectsUnderTest } from '../src/testing/index.js'
 import { useTestDatabase } from './support/harness.js'
 import { ALLOWED_ORIGIN, buildEventsApp } from './support/events-app.js'
-import { connectClient, refusedUpgrade, settle, type TestClient } from './support/events-client.js'
+import { connectClient, receivedBeforeBarrier, refusedUpgrade, type TestClient } from './support/events-client.js'
 import { signTestToken } from './support/events-tokens.js'
 
 /** The WebSocket gateway over real sockets: the app listens on 127.0.0.1, clients are `ws` clients. */
@@ -20,6 +20,14 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
     return client
   }
   const post = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/items', payload })
+  /** What `clients` (all of `userId`) received before a barrier posted to that user now. */
+  const receivedBefore = (userId: string, ...clients: TestClient[]) =>
+    receivedBeforeBarrier(async () => {
+      const res = await post({ name: `barrier ${++barriers}`, topics: [userTopic(userId)], type: 'barrier' })
+      expect(res.statusCode, res.body).toBe(201)
+      return res.json().id
+    }, ...clients)
+  let barriers = 0
 
   beforeAll(async () => {
     app = await buildEventsApp({ db: t.db, gateway: { heartbeatIntervalMs: 200, maxBufferedBytes: 256 * 1024 } })
@@ -39,12 +47,8 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
       const res = await post({ name: 'hello', topics: [userTopic('alice')], type: 'item.created' })
       expect(res.statusCode).toBe(201)
       const expected = [{ type: 'item.created', data: { id: res.json().id, name: 'hello' } }]
-      await alice.waitUntil((events) => events.length === 1)
-      await alicePhone.waitUntil((events) => events.length === 1)
-      await settle()
-      expect(alice.events).toEqual(expected)
-      expect(alicePhone.events).toEqual(expected)
-      expect(bob.events).toEqual([])
+      expect(await receivedBefore('alice', alice, alicePhone)).toEqual([expected, expected])
+      expect(await receivedBefore('bob', bob)).toEqual([[]])
     })
 
     test('an event addressed to several users reaches each of them once', async () => {
@@ -52,12 +56,9 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
       const bob = await connect('bob')
       const carol = await connect('carol')
       await post({ name: 'to-two', topics: [userTopic('alice'), userTopic('bob')], type: 'chat.updated', data: { n: 1 } })
-      await alice.waitUntil((events) => events.length === 1)
-      await bob.waitUntil((events) => events.length === 1)
-      await settle()
-      expect(alice.events).toEqual([{ type: 'chat.updated', data: { n: 1 } }])
-      expect(bob.events).toEqual([{ type: 'chat.updated', data: { n: 1 } }])
-      expect(carol.events).toEqual([])
+      expect(await receivedBefore('alice', alice)).toEqual([[{ type: 'chat.updated', data: { n: 1 } }]])
+      expect(await receivedBefore('bob', bob)).toEqual([[{ type: 'chat.updated', data: { n: 1 } }]])
+      expect(await receivedBefore('carol', carol)).toEqual([[]])
     })
 
     test('a write that rolls back sends nothing', async () => {
@@ -66,9 +67,7 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
       expect(failed.statusCode).toBe(409)
       const ok = await post({ name: 'kept', topics: [userTopic('alice')], type: 'item.created' })
       expect(ok.statusCode).toBe(201)
-      await alice.waitUntil((events) => events.length >= 1)
-      await settle()
-      expect(alice.events).toEqual([{ type: 'item.created', data: { id: ok.json().id, name: 'kept' } }])
+      expect(await receivedBefore('alice', alice)).toEqual([[{ type: 'item.created', data: { id: ok.json().id, name: 'kept' } }]])
     })
   })
 
@@ -148,7 +147,7 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
     test('a client that stops answering pings is dropped by the heartbeat; a live one stays', async () => {
       const dead = await connect('alice', { autoPong: false })
       const live = await connect('bob')
-      const code = await Promise.race([dead.closed, settle(2_000).then(() => 'still open')])
+      const code = await Promise.race([dead.closed, new Promise((resolve) => setTimeout(() => resolve('still open after 2 s'), 2_000))])
       expect(code).toBe(1006)
       expect(live.ws.readyState).toBe(live.ws.OPEN)
       await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(1))

@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest'
+import { randomUUID } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { Kysely } from 'kysely'
 import { createDatabase, EventPublisher, PostgresTransport, UnitOfWork } from '../src/index.js'
 import { EventBus, type EventMessage } from '../src/extend.js'
-import { createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
-import { settle } from './support/events-client.js'
+import { createTestDatabase, dialectsUnderTest, takeUntilBarrier, type RecordingInbox, type TestDatabase } from '../src/testing/index.js'
+import { busInbox } from './support/bus-inbox.js'
 import { uniqueChannel } from './support/events-transports.js'
 import { testMigrations, type TestDB } from './support/schema.js'
 
@@ -48,11 +49,17 @@ if (dialectsUnderTest().includes('postgres')) {
       expect(errors).toEqual([])
     })
 
-    const inbox = (bus: EventBus, topic = 't') => {
-      const received: EventMessage[] & { off?: () => void } = []
-      // Not enumerable, so that `toEqual` compares the messages only.
-      Object.defineProperty(received, 'off', { value: bus.subscribe(topic, (message) => received.push(message)) })
-      return received as EventMessage[] & { off: () => void }
+    const inbox = busInbox
+    /**
+     * Commits a `barrier` event in a unit of work of its own, and returns what each inbox received
+     * before it: like the events under test, it comes back through LISTEN to every bus (the
+     * sender's included) in commit order.
+     */
+    const commitBarrier = async () => {
+      const id = randomUUID()
+      await UnitOfWork.run(t.db, async (uow) => new EventPublisher(uow, buses[0]!).publish('t', { type: 'barrier', data: id }))
+      const isBarrier = (message: EventMessage) => message.type === 'barrier' && message.data === id
+      return (received: RecordingInbox<EventMessage>) => takeUntilBarrier(received, () => isBarrier)
     }
 
     test('the bus knows its transport sends inside the transaction', () => {
@@ -84,10 +91,11 @@ if (dialectsUnderTest().includes('postgres')) {
           })
         }),
       )
-      for (const received of inboxes) await vi.waitFor(() => expect(received).toHaveLength(units), { timeout: 10_000 })
-      await settle(200)
+      for (const received of inboxes) await received.waitUntil((events) => events.length >= units, 10_000)
+      const before = await commitBarrier()
       const expected = Array.from({ length: units }, (_, i) => i + 1)
-      for (const received of inboxes) {
+      for (const inbox of inboxes) {
+        const received = await before(inbox)
         expect(received.map((m) => (m.data as { value: number }).value)).toEqual(expected)
         // Both senders are represented: the order above interleaves them.
         expect(new Set(received.map((m) => (m.data as { via: number }).via))).toEqual(new Set([0, 1]))
@@ -101,12 +109,10 @@ if (dialectsUnderTest().includes('postgres')) {
       await UnitOfWork.run(t.db, async (uow) => {
         await uow.db.insertInto('items').values({ name: 'x' }).execute()
         new EventPublisher(uow, a).publish('t', { type: 'created', data: { name: 'x' } })
-        await settle(50)
-        expect(atA).toEqual([])
+        // Another unit commits a barrier meanwhile: it comes back, this unit's event does not.
+        expect(await (await commitBarrier())(atA)).toEqual([])
       })
-      await vi.waitFor(() => expect(atA).toHaveLength(1), { timeout: 5_000 })
-      await settle(200)
-      expect(atA).toEqual([{ topics: ['t'], type: 'created', data: { name: 'x' } }])
+      expect(await (await commitBarrier())(atA)).toEqual([{ topics: ['t'], type: 'created', data: { name: 'x' } }])
       atA.off()
     })
 
@@ -133,10 +139,9 @@ if (dialectsUnderTest().includes('postgres')) {
         await uow.db.insertInto('items').values({ name: 'kept' }).execute()
         events.publish('t', { type: 'kept', data: null })
       })
-      for (const received of inboxes) await vi.waitFor(() => expect(received).toHaveLength(1), { timeout: 5_000 })
-      await settle(200)
+      const before = await commitBarrier()
       for (const received of inboxes) {
-        expect(received.map((m) => m.type)).toEqual(['kept'])
+        expect((await before(received)).map((m) => m.type)).toEqual(['kept'])
         received.off()
       }
       expect((await t.db.selectFrom('items').select('name').execute()).map((r) => r.name)).toEqual(['kept'])
@@ -155,9 +160,9 @@ if (dialectsUnderTest().includes('postgres')) {
         events.publish('t', { type: 'small', data: 1 })
       })
       for (const received of [atA, atB]) {
-        await vi.waitFor(() => expect(received).toHaveLength(2), { timeout: 5_000 })
-        expect(received.map((m) => m.type)).toEqual(['big', 'small'])
-        expect(received[0]!.data).toEqual({ text })
+        await received.waitUntil((events) => events.length === 2)
+        expect(received.events.map((m) => m.type)).toEqual(['big', 'small'])
+        expect(received.events[0]!.data).toEqual({ text })
         received.off()
       }
     })
@@ -169,7 +174,8 @@ if (dialectsUnderTest().includes('postgres')) {
         await uow.db.selectFrom('items').selectAll().execute()
         new EventPublisher(uow, a).publish('t', { type: 'read-only', data: null })
       })
-      await vi.waitFor(() => expect(atB.map((m) => m.type)).toEqual(['read-only']), { timeout: 5_000 })
+      await atB.waitUntil((events) => events.some((m) => m.type === 'read-only'))
+      expect(atB.events.map((m) => m.type)).toEqual(['read-only'])
       atB.off()
     })
   })

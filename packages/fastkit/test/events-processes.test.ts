@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { userTopic } from '../src/index.js'
 import { createTestDatabase, dialectsUnderTest, testRedisUrl, type TestDatabase } from '../src/testing/index.js'
-import { connectClient, settle, type TestClient } from './support/events-client.js'
-import { startServerProcess, type ServerProcess } from './support/events-processes.js'
+import { connectClient, receivedBeforeBarrier, type ReceivedEvent, type TestClient } from './support/events-client.js'
+import { startEventsServerProcess, type ServerProcess } from './support/events-processes.js'
 import { signTestToken } from './support/events-tokens.js'
 import { redisUrl, uniqueChannel } from './support/events-transports.js'
 import { testMigrations, type TestDB } from './support/schema.js'
@@ -34,7 +34,7 @@ describe.each(dialectsUnderTest())('two server processes on %s', (kind) => {
         CHANNEL: uniqueChannel(transport === 'postgres' ? 'fastkit_test' : 'fastkit:test'),
         REDIS_URL: redisUrl(),
       }
-      ;[a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)])
+      ;[a, b] = await Promise.all([startEventsServerProcess(env), startEventsServerProcess(env)])
     }, 120_000)
     afterEach(async () => {
       await Promise.all(clients.splice(0).map((c) => c.close()))
@@ -57,6 +57,12 @@ describe.each(dialectsUnderTest())('two server processes on %s', (kind) => {
       })
       return { status: res.status, body: (await res.json()) as { id: string; name: string } }
     }
+    /**
+     * What `clients` (all of `userId`) received before a barrier posted to that user through `via`:
+     * one process's events reach a connection in the order that process published them.
+     */
+    const receivedBefore = (via: ServerProcess, userId: string, ...clients: TestClient[]) =>
+      receivedBeforeBarrier(async () => (await post(via, { topics: [userTopic(userId)], type: 'barrier' })).body.id, ...clients)
 
     test('a client on B receives what was posted through A, exactly once; another user receives nothing', async () => {
       const aliceOnB = await connect(b, 'alice')
@@ -64,13 +70,9 @@ describe.each(dialectsUnderTest())('two server processes on %s', (kind) => {
       const bobOnB = await connect(b, 'bob')
       const res = await post(a, { topics: [userTopic('alice')] })
       expect(res.status).toBe(201)
-      await aliceOnB.waitUntil((events) => events.length >= 1)
-      await aliceOnA.waitUntil((events) => events.length >= 1)
-      await settle(300)
       const expected = [{ type: 'item.created', data: res.body }]
-      expect(aliceOnB.events).toEqual(expected)
-      expect(aliceOnA.events).toEqual(expected)
-      expect(bobOnB.events).toEqual([])
+      expect(await receivedBefore(a, 'alice', aliceOnB, aliceOnA)).toEqual([expected, expected])
+      expect(await receivedBefore(a, 'bob', bobOnB)).toEqual([[]])
     })
 
     test('a write that rolls back on A sends nothing to B', async () => {
@@ -78,9 +80,7 @@ describe.each(dialectsUnderTest())('two server processes on %s', (kind) => {
       expect((await post(a, { topics: [userTopic('alice')], fail: true })).status).toBe(409)
       const ok = await post(a, { topics: [userTopic('alice')], data: { after: 'rollback' } })
       expect(ok.status).toBe(201)
-      await aliceOnB.waitUntil((events) => events.length >= 1)
-      await settle(300)
-      expect(aliceOnB.events).toEqual([{ type: 'item.created', data: { after: 'rollback' } }])
+      expect(await receivedBefore(a, 'alice', aliceOnB)).toEqual([[{ type: 'item.created', data: { after: 'rollback' } }]])
     })
 
     test('200 events posted concurrently by 10 publishers through both processes arrive at every client exactly once, in order', async () => {
@@ -96,15 +96,20 @@ describe.each(dialectsUnderTest())('two server processes on %s', (kind) => {
       })
       await Promise.all(publishers)
       for (const client of [aliceOnA, aliceOnB]) await client.waitUntil((events) => events.length >= 200, 15_000)
-      await settle(500)
-      for (const client of [aliceOnA, aliceOnB]) {
-        expect(client.events).toHaveLength(200)
+      // A barrier from each process: whatever either published has arrived once both barriers have.
+      const received: ReceivedEvent[][] = [[], []]
+      for (const via of [a, b]) {
+        const more = await receivedBefore(via, 'alice', aliceOnA, aliceOnB)
+        more.forEach((events, i) => received[i]!.push(...events.filter((e) => e.type !== 'barrier')))
+      }
+      for (const events of received) {
+        expect(events).toHaveLength(200)
         for (let p = 0; p < 10; p++) {
-          const sequence = client.events.filter((e) => e.data.p === p).map((e) => e.data.n)
+          const sequence = events.filter((e) => e.data.p === p).map((e) => e.data.n)
           expect(sequence).toEqual(Array.from({ length: 20 }, (_, n) => n))
         }
       }
-      expect(bobOnA.events).toEqual([])
+      expect(await receivedBefore(a, 'bob', bobOnA)).toEqual([[]])
     }, 60_000)
   })
 })

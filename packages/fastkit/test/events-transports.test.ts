@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { EventBus, type EventMessage } from '../src/extend.js'
-import { settle } from './support/events-client.js'
+import { expectNothingWithin } from '../src/testing/index.js'
+import { busInbox, sendBusBarrier } from './support/bus-inbox.js'
 import { transportCases } from './support/events-transports.js'
 
 /** The contract every transport keeps, checked through real buses (and real servers for PostgreSQL and Redis). */
@@ -16,11 +17,7 @@ describe.each(transportCases())('$name transport', (transportCase) => {
     buses.push(b)
     return b
   }
-  const inbox = (b: EventBus, topic = 't') => {
-    const received: EventMessage[] = []
-    b.subscribe(topic, (message) => received.push(message))
-    return received
-  }
+  const inbox = busInbox
 
   afterEach(async () => {
     await Promise.all(buses.splice(0).map((b) => b.close()))
@@ -35,11 +32,14 @@ describe.each(transportCases())('$name transport', (transportCase) => {
     const atB = inbox(b)
     const elsewhere = inbox(b, 'other')
     await a.publish({ topics: ['t'], type: 'hello', data: { from: 'a' } })
-    await vi.waitFor(() => expect(atB).toHaveLength(1), { timeout: 5_000 })
-    await settle(200)
-    expect(atA).toEqual([{ topics: ['t'], type: 'hello', data: { from: 'a' } }])
-    expect(atB).toEqual([{ topics: ['t'], type: 'hello', data: { from: 'a' } }])
-    expect(elsewhere).toEqual([])
+    const hello = [{ topics: ['t'], type: 'hello', data: { from: 'a' } }]
+    const beforeA = await sendBusBarrier(a)
+    expect(await beforeA(atB)).toEqual(hello)
+    expect(await beforeA(atA)).toEqual(hello)
+    // An echo of a's message would come back through the transport, before b's barrier does.
+    const beforeB = await sendBusBarrier(b)
+    expect(await beforeB(atA)).toEqual([])
+    expect(await (await sendBusBarrier(a, 'other'))(elsewhere)).toEqual([])
   })
 
   test('a 20 kB payload with non-ASCII text arrives intact', async () => {
@@ -50,9 +50,9 @@ describe.each(transportCases())('$name transport', (transportCase) => {
     expect(Buffer.byteLength(JSON.stringify(text))).toBeGreaterThan(20_000)
     await a.publish({ topics: ['t'], type: 'big', data: { text } })
     await a.publish({ topics: ['t'], type: 'small', data: 1 })
-    await vi.waitFor(() => expect(atB).toHaveLength(2), { timeout: 5_000 })
-    expect(atB[0]!.data).toEqual({ text })
-    expect(atB.map((m) => m.type)).toEqual(['big', 'small'])
+    await atB.waitUntil((events) => events.length === 2)
+    expect(atB.events[0]!.data).toEqual({ text })
+    expect(atB.events.map((m) => m.type)).toEqual(['big', 'small'])
     expect(errors).toEqual([])
   })
 
@@ -70,10 +70,15 @@ describe.each(transportCases())('$name transport', (transportCase) => {
       sends.push(b.publish({ topics: ['t'], type: 'from-b', data: { n, pad } }))
     }
     await Promise.all(sends)
-    await vi.waitFor(() => expect(atC).toHaveLength(200), { timeout: 10_000 })
-    await vi.waitFor(() => expect(atA).toHaveLength(200), { timeout: 10_000 })
-    await settle(200)
-    for (const received of [atA, atC]) {
+    await atC.waitUntil((events) => events.length >= 200, 10_000)
+    await atA.waitUntil((events) => events.length >= 200, 10_000)
+    // Barriers from both publishers: no repeat of anything either sent can still be on its way.
+    const arrived: EventMessage[][] = [[], []]
+    for (const from of [a, b]) {
+      const before = await sendBusBarrier(from)
+      for (const [i, at] of [atA, atC].entries()) arrived[i]!.push(...(await before(at)))
+    }
+    for (const received of arrived) {
       expect(received).toHaveLength(200)
       const order = (type: string) => received.filter((m) => m.type === type).map((m) => (m.data as { n: number }).n)
       const expected = Array.from({ length: 100 }, (_, n) => n)
@@ -85,11 +90,15 @@ describe.each(transportCases())('$name transport', (transportCase) => {
   test('after close a bus receives nothing more and refuses to publish', async () => {
     const a = await bus('a')
     const b = await bus('b')
+    const c = await bus('c')
     const atB = inbox(b)
+    const atC = inbox(c)
     await b.close()
     await a.publish({ topics: ['t'], type: 'late', data: null })
-    await settle(200)
-    expect(atB).toEqual([])
+    // The message went out (a live bus got it, before a barrier sent after it)…
+    expect((await (await sendBusBarrier(a))(atC)).map((m) => m.type)).toEqual(['late'])
+    // …and the closed one has no road left for a barrier to prove its absence: a bounded wait does.
+    await expectNothingWithin(atB, 200)
     expect(() => b.publish({ topics: ['t'], type: 'x', data: null })).toThrow(/closed/)
   })
 
@@ -105,15 +114,15 @@ describe.each(transportCases())('$name transport', (transportCase) => {
       await vi.waitFor(
         async () => {
           await a.publish({ topics: ['t'], type: 'probe', data: probe++ })
-          expect(atB.some((m) => m.type === 'probe')).toBe(true)
+          expect(atB.events.some((m) => m.type === 'probe')).toBe(true)
         },
         { timeout: 15_000, interval: 100 },
       )
       for (let n = 0; n < 20; n++) void a.publish({ topics: ['t'], type: 'after', data: n })
-      await vi.waitFor(() => expect(atB.filter((m) => m.type === 'after')).toHaveLength(20), { timeout: 5_000 })
-      await settle(200)
-      expect(atB.filter((m) => m.type === 'after').map((m) => m.data)).toEqual(Array.from({ length: 20 }, (_, n) => n))
-      const probes = atB.filter((m) => m.type === 'probe').map((m) => m.data as number)
+      await atB.waitUntil((events) => events.filter((m) => m.type === 'after').length >= 20)
+      const received = await (await sendBusBarrier(a))(atB)
+      expect(received.filter((m) => m.type === 'after').map((m) => m.data)).toEqual(Array.from({ length: 20 }, (_, n) => n))
+      const probes = received.filter((m) => m.type === 'probe').map((m) => m.data as number)
       expect(new Set(probes).size).toBe(probes.length)
     })
   }

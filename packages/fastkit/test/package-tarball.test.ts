@@ -298,7 +298,7 @@ describe('installed with npm into a fresh project', () => {
     async (kind) => {
       const database = kind === 'postgres' ? await createTestDatabase<any>('postgres') : undefined
       const url = database?.url ?? `pglite://${path.join(project, 'data')}`
-      const server = await startServer(process.execPath, ['dist/main.js'], {
+      const server = await startServer(['dist/main.js'], {
         cwd: project,
         env: cleanEnv({ PORT: '0', DATABASE_URL: url }),
         timeoutMs: 2 * MINUTE,
@@ -322,7 +322,7 @@ describe('installed with npm into a fresh project', () => {
   test(
     'runs from its TypeScript sources under tsx, where no decorator metadata exists',
     async () => {
-      const server = await startServer(path.join(project, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+      const server = await startServer(['--import', 'tsx', 'src/main.ts'], {
         cwd: project,
         env: cleanEnv({ PORT: '0', DATABASE_URL: 'memory://' }),
         timeoutMs: 2 * MINUTE,

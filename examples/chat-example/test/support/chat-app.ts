@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
@@ -224,4 +225,16 @@ export { signJwt } from 'fastkit/testing'
 export function claimsFor(user: { id: string; username: string }, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000)
   return { sub: user.id, username: user.username, jti: randomBytes(8).toString('hex'), iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 300, ...overrides }
+}
+
+/** A log destination that keeps every line it is given, for tests that read what the app logged. */
+export function captureLog(): { readonly stream: Writable; readonly lines: string[] } {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk))
+      done()
+    },
+  })
+  return { stream, lines }
 }

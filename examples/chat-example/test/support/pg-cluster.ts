@@ -4,7 +4,7 @@ import { chmod, chown, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { freePort } from './realtime-processes.js'
+import { freePort } from 'fastkit/testing'
 
 const run = promisify(execFile)
 

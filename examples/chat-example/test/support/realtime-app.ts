@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import type { FastifyInstance } from 'fastify'
-import { CamelCasePlugin, type LogConfig } from 'kysely'
+import { CamelCasePlugin, type Kysely, type LogConfig } from 'kysely'
+import { afterAll, beforeAll } from 'vitest'
 import type { DatabaseKind } from 'fastkit'
-import { createTestDatabase, type TestDatabase } from 'fastkit/testing'
+import { createTestDatabase, takeUntilBarrier, type TestDatabase } from 'fastkit/testing'
 import { buildApp } from '../../src/app.js'
 import type { ChatConfig } from '../../src/config.js'
 import { migrationsFolder } from '../../src/db/database.js'
@@ -119,9 +120,9 @@ export async function allMessages(baseUrl: string, user: TestUser, chatId: strin
 
 /**
  * A user with a live connection and a private "barrier" chat of their own. {@link Participant.sync}
- * posts to that chat and waits for the echo: events reach one connection in the order they were
- * published, so once the barrier arrives, anything published before it has arrived too. That makes
- * "received nothing" an exact assertion instead of a sleep.
+ * posts to that chat and waits for the echo (fastkit/testing's `takeUntilBarrier`): events reach one
+ * connection in the order they were published, so once the barrier arrives, anything published
+ * before it has arrived too. That makes "received nothing" an exact assertion instead of a sleep.
  */
 export interface Participant extends TestUser {
   client: RealtimeClient
@@ -140,11 +141,10 @@ export async function participant(baseUrl: string, name: string, wsBaseUrl = bas
     barrierChatId: barrierChat.id,
     client: await connect(wsBaseUrl, { token: user.token }),
     async sync(via = baseUrl) {
-      const barrier = await postMessage(via, self, barrierChat.id, `barrier ${randomBytes(4).toString('hex')}`)
-      const isBarrier = (e: ReceivedEvent) => e.type === 'message.created' && e.data.id === barrier.id
-      const events = await self.client.waitUntil((all) => all.some(isBarrier))
-      // Frames after the barrier (parsed in the same tick) stay for the next sync.
-      const taken = events.splice(0, events.findIndex(isBarrier) + 1)
+      const taken = await takeUntilBarrier(self.client, async () => {
+        const barrier = await postMessage(via, self, barrierChat.id, `barrier ${randomBytes(4).toString('hex')}`)
+        return (e: ReceivedEvent) => e.type === 'message.created' && e.data.id === barrier.id
+      })
       return taken.filter((e) => e.data?.chatId !== barrierChat.id)
     },
     async reconnect(via = wsBaseUrl, options = {}) {
@@ -153,4 +153,71 @@ export async function participant(baseUrl: string, name: string, wsBaseUrl = bas
     },
   }
   return self
+}
+
+/** The chat app of one test file (see {@link useRealtimeChat}), with the people and sockets its tests open. */
+export interface RealtimeChat {
+  readonly t: TestDatabase<DB>
+  readonly app: FastifyInstance
+  readonly baseUrl: string
+  /** A {@link participant} on this app; its connection is closed after the file's tests. */
+  participant(name: string): Promise<Participant>
+  /** A WebSocket to this app; closed after the file's tests. */
+  connect(options?: ConnectOptions): Promise<RealtimeClient>
+  /** Every connection opened through {@link RealtimeChat.participant} and {@link RealtimeChat.connect} so far. */
+  readonly clients: readonly RealtimeClient[]
+}
+
+/**
+ * The real-time tests' setup: a fresh migrated database on `kind` and the app of main.ts listening on
+ * a real port, started before the file's tests; after them every connection opened through
+ * {@link RealtimeChat.participant} or {@link RealtimeChat.connect} is closed, then the app and the
+ * database. `prepare` runs on the database before the app starts (test-only triggers, say).
+ */
+export function useRealtimeChat(
+  kind: DatabaseKind,
+  options: { log?: LogConfig; prepare?: (db: Kysely<DB>) => Promise<void> } = {},
+): RealtimeChat {
+  let t: TestDatabase<DB> | undefined
+  let running: RunningChat | undefined
+  const people: Participant[] = []
+  const clients: RealtimeClient[] = []
+  beforeAll(async () => {
+    t = await createChatDatabase(kind, options.log ? { log: options.log } : {})
+    await options.prepare?.(t.db)
+    running = await startChatApp(t)
+  })
+  afterAll(async () => {
+    for (const client of [...clients, ...people.map((person) => person.client)]) await client.close()
+    await running?.close()
+    await t?.destroy()
+  })
+  const started = () => {
+    if (!t || !running) throw new Error('useRealtimeChat: the app starts in beforeAll; use it inside tests')
+    return { t, running }
+  }
+  return {
+    get t() {
+      return started().t
+    },
+    get app() {
+      return started().running.app
+    },
+    get baseUrl() {
+      return started().running.baseUrl
+    },
+    get clients() {
+      return [...clients, ...people.map((person) => person.client)]
+    },
+    async participant(name) {
+      const person = await participant(started().running.baseUrl, name)
+      people.push(person)
+      return person
+    },
+    async connect(connectOptions = {}) {
+      const client = await connect(started().running.baseUrl, connectOptions)
+      clients.push(client)
+      return client
+    },
+  }
 }

@@ -228,11 +228,20 @@ function guardPool(pool: pg.Pool, options: PoolOptions = {}): PostgresPool {
     const columns = knownConstraintColumns(error.schema, error.constraint)
     if (columns) attachConstraintColumns(error, columns)
   }
+  // Wrapped as soon as it is connected, before pg-pool hands it out and stops listening for its
+  // errors: the caller of `pool.connect()` resumes a microtask later, after the rest of the socket
+  // read that completed the connection, which may already hold an error (a server ending the
+  // connection right after it opened: 57P01 during a fast stop).
+  const wrap = (client: pg.PoolClient) => {
+    const wrapper = new GuardedClient(client, limits, lookUp)
+    guarded.set(client, wrapper)
+    return wrapper
+  }
+  pool.on('connect', wrap)
   return {
     async connect() {
       const client = await pool.connect()
-      let wrapper = guarded.get(client)
-      if (!wrapper) guarded.set(client, (wrapper = new GuardedClient(client, limits, lookUp)))
+      const wrapper = guarded.get(client) ?? wrap(client)
       wrapper.acquired()
       return wrapper
     },

@@ -1,4 +1,5 @@
 import WebSocket from 'ws'
+import { createInbox, type Inbox } from './inbox.js'
 
 /** One JSON frame a server pushed, e.g. `{ type: 'message.created', data: {…} }`. */
 export interface ReceivedEvent {
@@ -22,16 +23,15 @@ export interface WebSocketClientOptions {
   readonly timeoutMs?: number
 }
 
-/** A real WebSocket client that records every JSON frame it receives. */
-export interface WebSocketTestClient {
+/**
+ * A real WebSocket client that records every JSON frame it receives: an {@link Inbox} of them
+ * (`events`, `waitUntil`), so {@link takeUntilBarrier} works on it.
+ */
+export interface WebSocketTestClient extends Inbox<ReceivedEvent> {
   /** The underlying `ws` socket (pause it to play a slow reader, send pings…). */
   readonly ws: WebSocket
-  /** Every frame received so far, in arrival order. */
-  readonly events: ReceivedEvent[]
   /** Resolves with the close code once the connection is closed, by either side. */
   readonly closed: Promise<number>
-  /** Resolves once `predicate(events)` holds; rejects after `timeoutMs` (default 5 000) saying what did arrive. */
-  waitUntil(predicate: (events: ReceivedEvent[]) => boolean, timeoutMs?: number): Promise<ReceivedEvent[]>
   /** Cuts the connection and waits until it is closed. */
   close(): Promise<void>
 }
@@ -77,12 +77,8 @@ function open(baseUrl: string, options: WebSocketClientOptions): WebSocket {
 export async function connectWebSocket(baseUrl: string, options: WebSocketClientOptions = {}): Promise<WebSocketTestClient> {
   const timeoutMs = options.timeoutMs ?? 5_000
   const ws = open(baseUrl, options)
-  const events: ReceivedEvent[] = []
-  const waiters = new Set<() => void>()
-  ws.on('message', (data) => {
-    events.push(JSON.parse(data.toString()) as ReceivedEvent)
-    for (const waiter of [...waiters]) waiter()
-  })
+  const inbox = createInbox<ReceivedEvent>()
+  ws.on('message', (data) => inbox.push(JSON.parse(data.toString()) as ReceivedEvent))
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -106,24 +102,9 @@ export async function connectWebSocket(baseUrl: string, options: WebSocketClient
   ws.on('error', () => {})
   return {
     ws,
-    events,
+    events: inbox.events,
     closed,
-    waitUntil(predicate, waitMs = 5_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!predicate(events)) return
-          waiters.delete(check)
-          clearTimeout(timer)
-          resolve(events)
-        }
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`timed out after ${waitMs} ms; received ${events.length} event(s): ${JSON.stringify(events.slice(-5))}`))
-        }, waitMs)
-        waiters.add(check)
-        check()
-      })
-    },
+    waitUntil: inbox.waitUntil,
     async close() {
       if (ws.readyState === ws.CLOSED) return
       ws.terminate()

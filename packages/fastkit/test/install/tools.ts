@@ -1,10 +1,11 @@
 // Helpers of the package tests: pack fastkit the way a release would, install it with npm into a
 // fresh project far from this workspace, and run that project's programs.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startServerProcess } from '../../src/testing/index.js'
 
 export const packageDir = fileURLToPath(new URL('../../', import.meta.url))
 export const workspaceDir = path.resolve(packageDir, '../..')
@@ -134,56 +135,24 @@ export async function packFastkit(): Promise<PackedPackage> {
 export interface StartedServer {
   readonly url: string
   readonly output: () => string
-  /** Sends SIGTERM and waits for the exit; resolves to the exit code. */
+  /** Sends SIGTERM and waits for the exit; resolves to the exit code (128 + n when a signal killed it). */
   stop(): Promise<number | null>
 }
 
 /**
- * Starts `command` and waits until it prints `listening on http://…` (the fixture app's first line),
+ * Runs `node <args>` and waits until it prints `listening on http://…` (the fixture app's first line),
  * failing with the program's output if it exits or stays silent for `timeoutMs`.
  */
-export function startServer(
-  command: string,
-  args: readonly string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
-): Promise<StartedServer> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    let settled = false
-    const exited = new Promise<number | null>((done) => child.once('exit', (code, signal) => done(code ?? (signal ? 128 : null))))
-    const fail = (why: string) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      child.kill('SIGKILL')
-      reject(new Error(`${command} ${args.join(' ')}: ${why}\n--- output\n${output.slice(-6000)}`))
-    }
-    const timer = setTimeout(() => fail(`no "listening on" line within ${options.timeoutMs ?? 60_000} ms`), options.timeoutMs ?? 60_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-      if (match && !settled) {
-        settled = true
-        clearTimeout(timer)
-        resolve({
-          url: match[1]!,
-          output: () => output,
-          async stop() {
-            if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-            const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-            const code = await exited
-            clearTimeout(killer)
-            return code
-          },
-        })
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.once('error', (error) => fail(error.message))
-    void exited.then((code) => fail(`exited with ${code} before listening`))
-  })
+export async function startServer(args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<StartedServer> {
+  const server = await startServerProcess({ args, cwd: options.cwd, env: options.env, ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/, timeoutMs: options.timeoutMs ?? 60_000 })
+  return {
+    url: server.readyMatch![1]!,
+    output: server.output,
+    async stop() {
+      const { code, signal } = await server.stop('SIGTERM', 15_000)
+      return code ?? (signal ? 128 : null)
+    },
+  }
 }
 
 /** What the README's project is made of: each is a file the README shows. */

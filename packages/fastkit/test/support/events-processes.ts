@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { startServerProcess } from '../../src/testing/index.js'
 
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
-const fixture = fileURLToPath(new URL('../fixtures/events-server.ts', import.meta.url))
+const packageDir = fileURLToPath(new URL('../..', import.meta.url))
 
 /** A fixture server running in its own Node process. */
 export interface ServerProcess {
@@ -10,39 +9,15 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
-/** Spawns `test/fixtures/events-server.ts` under tsx and waits until it listens. */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(tsx, ['--conditions=@fastkit/source', fixture], {
+/** Runs `node --import tsx test/fixtures/events-server.ts` with `env` and waits until it prints its port. */
+export async function startEventsServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const server = await startServerProcess({
+    args: ['--import', 'tsx', '--conditions=@fastkit/source', 'test/fixtures/events-server.ts'],
+    cwd: packageDir,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    ready: /^\{"port":(\d+)\}$/m,
+    // Two PGlite processes starting at once on a loaded machine have been seen to need over 60 s.
+    timeoutMs: 110_000,
   })
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-      await exited
-      clearTimeout(timer)
-    }
-  }
-  return new Promise((resolve, reject) => {
-    let stdout = ''
-    const timer = setTimeout(() => {
-      void stop()
-      reject(new Error(`the server process did not start within 60 s\n${stderr}`))
-    }, 60_000)
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-      const line = stdout.split('\n').find((l) => l.startsWith('{"port"'))
-      if (!line) return
-      clearTimeout(timer)
-      resolve({ baseUrl: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, stop })
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`the server process exited (${code}) before listening\n${stderr}`))
-    })
-  })
+  return { baseUrl: `http://127.0.0.1:${server.readyMatch![1]}`, stop: async () => void (await server.stop()) }
 }
