@@ -23,8 +23,11 @@
  *   pnpm bench:quick    # CI: 1 round × 2 s, 2k messages, 200 sockets at 20 posts/s, no build (under a minute)
  *
  * Flags: --quick, --compiled (also the compiled production start; needs `pnpm build` and
- * `pnpm --filter chat-example build`). Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_FANOUT_RATE,
- * BENCH_DATABASE_URL (the admin connection), LOG_LEVEL (the chat's; default info, as users run it).
+ * `pnpm --filter chat-example build`), --only=<parts> to run some parts (a comma list): `get` (the three GET routes),
+ * `post` (the two POST rows, against the baseline's plain insert), `fanout` (the WebSocket run). Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_FANOUT_RATE,
+ * BENCH_DATABASE_URL (the admin connection), BENCH_PORT_BASE (default 3901: the chat, then the baseline,
+ * the bare ws server and the compiled chat on the next three ports), BENCH_CHAT_PROFILE_DIR (the chat
+ * started from source writes a CPU profile there), LOG_LEVEL (the chat's; default info, as users run it).
  *
  * Fan-out posts at a steady rate: while both sides keep up, deliveries/s is the offered rate for both and
  * the ratio is 1; raise BENCH_FANOUT_RATE to find where each saturates. The sockets live in this process,
@@ -45,6 +48,9 @@ import { migrate, openDatabase } from '../src/db/database.js'
 
 const quick = process.argv.includes('--quick')
 const compiled = process.argv.includes('--compiled')
+const onlyArg = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length)
+const parts = new Set(onlyArg?.split(',') ?? ['get', 'post', 'fanout'])
+for (const part of parts) if (!['get', 'post', 'fanout'].includes(part)) throw new Error(`--only=${onlyArg}: expected get, post, fanout or a comma list of them`)
 const config = {
   rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 4)),
   seconds: Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 4)),
@@ -61,7 +67,9 @@ const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.
 const dbName = `fastkit_bench_${process.pid}_${Date.now()}`
 const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString()
 const secret = randomBytes(48).toString('base64url')
-const PORTS = { chat: 3901, baseline: 3902, broadcast: 3903, compiled: 3904 }
+// BENCH_PORT_BASE moves all four ports (two benches on one machine must not answer each other).
+const portBase = Number(process.env.BENCH_PORT_BASE ?? 3901)
+const PORTS = { chat: portBase, baseline: portBase + 1, broadcast: portBase + 2, compiled: portBase + 3 }
 const problems: string[] = []
 const children = new Set<ChildProcess>()
 
@@ -186,7 +194,9 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 const chatEnv = { DATABASE_URL: databaseUrl, JWT_SECRET: secret, REDIS_URL: '', HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }
-const startChat = () => start('chat', ['--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'], PORTS.chat, chatEnv)
+// BENCH_CHAT_PROFILE_DIR: the chat writes a CPU profile (.cpuprofile) there when it stops.
+const profileArgs = process.env.BENCH_CHAT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHAT_PROFILE_DIR}`] : []
+const startChat = () => start('chat', [...profileArgs, '--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'], PORTS.chat, chatEnv)
 // The production start: compiled JavaScript (`pnpm build` in packages/fastkit and in the example first).
 const startCompiled = () => {
   for (const file of ['dist/src/main.js', '../../packages/fastkit/dist/index.js']) {
@@ -422,7 +432,7 @@ async function main(): Promise<void> {
   const baseline: Contender = { name: 'baseline', port: PORTS.baseline }
   const measured = [...contenders, baseline]
 
-  const all = routes(s)
+  const all = routes(s).filter((r) => parts.has(r.name.startsWith('POST') ? 'post' : 'get'))
   for (const c of contenders) await compareAnswers(all, s, c.port)
   // Warm every server (JIT, pools, caches) before the first measured round (not in --quick: it only
   // checks that everything runs).
@@ -439,7 +449,7 @@ async function main(): Promise<void> {
   }
 
   const fan = new Map<string, FanoutResult[]>([...contenders.map((c) => [c.name, []] as [string, FanoutResult[]]), ['bare ws', []]])
-  for (let round = 1; round <= config.fanoutRounds; round++) {
+  for (let round = 1; round <= (parts.has('fanout') ? config.fanoutRounds : 0); round++) {
     for (const c of contenders) fan.get(c.name)!.push(await fanout('chat', s, c.port))
     fan.get('bare ws')!.push(await fanout('bare', s))
   }
@@ -465,7 +475,7 @@ async function main(): Promise<void> {
   console.log(`fan-out: ${config.members} sockets in one chat, ${config.fanoutRate} posts/s × ${config.fanoutSeconds} s (${config.fanoutRate * config.members} deliveries/s offered), ${config.fanoutRounds} rounds, median:`)
   console.log('| server | deliveries/s | / bare ws | delivered per round | p50 POST→receipt ms | p99 POST→receipt ms |')
   console.log('|---|---|---|---|---|---|')
-  for (const [name, results] of fan) {
+  for (const [name, results] of parts.has('fanout') ? fan : []) {
     const ratio = median(results.map((r, i) => r.perSecond / bare[i]!.perSecond))
     console.log(`| ${name} | ${fmt(median(results.map((r) => r.perSecond)))} | ${fmt(ratio, 2)} | ${results.map((r) => `${r.delivered}/${r.posted * r.sockets}${r.refused ? ` (${r.refused} POSTs refused 503)` : ''}`).join(', ')} | ${fmt(median(results.map((r) => r.p50)))} | ${fmt(median(results.map((r) => r.p99)))} |`)
   }
