@@ -6,8 +6,9 @@ export class ChatRepository extends BaseRepository<DB, 'chats'> {
   readonly table = 'chats'
 
   /**
-   * The chat, if `userId` is a member, locked until the transaction ends. Posting to a chat takes
-   * this lock, so messages of one chat commit (and are delivered) one after another.
+   * The chat, if `userId` is a member, its row locked until the transaction ends. Posting does not
+   * need it: `MessageRepository.insertInOrder` checks membership and takes the chat's message lock
+   * (its `chat_message_clocks` row) in the statement that inserts, which orders a chat's messages.
    */
   lockForMember(chatId: string, userId: string): Promise<Chat | undefined> {
     return this.db
