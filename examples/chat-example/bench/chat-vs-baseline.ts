@@ -29,6 +29,11 @@
  * Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_FANOUT_RATE, BENCH_DATABASE_URL (the admin
  * connection), LOG_LEVEL (the chat's; default info, as users run it).
  *
+ * Or --only=<parts> (a comma list): `get` (the three GET routes), `post` (the two POST rows), `fanout`.
+ * More environment: BENCH_PORT_BASE (default 3901: the chat, then the baseline, the bare ws server and
+ * the compiled chat on the next three ports), BENCH_CHAT_PROFILE_DIR (the chat started from source
+ * writes a CPU profile there).
+ *
  *   pnpm --filter chat-example bench --only-compiled --routes=me,get,list --rounds=4 --no-fanout
  *
  * Fan-out posts at a steady rate: while both sides keep up, deliveries/s is the offered rate for both and
@@ -58,6 +63,9 @@ const cpuProfileDir = flag('cpu-prof')
 const ROUTE_KEYS = ['me', 'get', 'list', 'post', 'post-ordered'] as const
 const routeKeys = flag('routes')?.split(',') ?? [...ROUTE_KEYS]
 for (const key of routeKeys) if (!(ROUTE_KEYS as readonly string[]).includes(key)) throw new Error(`--routes: unknown route ${key} (one of ${ROUTE_KEYS.join(', ')})`)
+const onlyArg = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length)
+const parts = new Set(onlyArg?.split(',') ?? ['get', 'post', 'fanout'])
+for (const part of parts) if (!['get', 'post', 'fanout'].includes(part)) throw new Error(`--only=${onlyArg}: expected get, post, fanout or a comma list of them`)
 const config = {
   rounds: Number(flag('rounds') ?? process.env.BENCH_ROUNDS ?? (quick ? 1 : 4)),
   seconds: Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 4)),
@@ -74,7 +82,9 @@ const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.
 const dbName = `fastkit_bench_${process.pid}_${Date.now()}`
 const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString()
 const secret = randomBytes(48).toString('base64url')
-const PORTS = { chat: 3901, baseline: 3902, broadcast: 3903, compiled: 3904 }
+// BENCH_PORT_BASE moves all four ports (two benches on one machine must not answer each other).
+const portBase = Number(process.env.BENCH_PORT_BASE ?? 3901)
+const PORTS = { chat: portBase, baseline: portBase + 1, broadcast: portBase + 2, compiled: portBase + 3 }
 const problems: string[] = []
 const children = new Set<ChildProcess>()
 /** The process listening on each port, for its CPU time. */
@@ -215,7 +225,9 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 const chatEnv = { DATABASE_URL: databaseUrl, JWT_SECRET: secret, REDIS_URL: '', HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }
-const startChat = () => start('chat', ['--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'], PORTS.chat, chatEnv)
+// BENCH_CHAT_PROFILE_DIR: the chat writes a CPU profile (.cpuprofile) there when it stops.
+const profileArgs = process.env.BENCH_CHAT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHAT_PROFILE_DIR}`] : []
+const startChat = () => start('chat', [...profileArgs, '--import', 'tsx', '--conditions=@fastkit/source', 'src/main.ts'], PORTS.chat, chatEnv)
 // The production start: compiled JavaScript (`pnpm build` in packages/fastkit and in the example first).
 const startCompiled = () => {
   for (const file of ['dist/src/main.js', '../../packages/fastkit/dist/index.js']) {
@@ -459,7 +471,7 @@ async function main(): Promise<void> {
   const baseline: Contender = { name: 'baseline', port: PORTS.baseline }
   const measured = [...contenders, baseline]
 
-  const all = routes(s)
+  const all = routes(s).filter((r) => parts.has(r.name.startsWith('POST') ? 'post' : 'get'))
   for (const c of contenders) await compareAnswers(all, s, c.port)
   // Warm every server (JIT, pools, caches) before the first measured round (not in --quick: it only
   // checks that everything runs).
@@ -476,7 +488,7 @@ async function main(): Promise<void> {
   }
 
   const fan = new Map<string, FanoutResult[]>([...contenders.map((c) => [c.name, []] as [string, FanoutResult[]]), ['bare ws', []]])
-  for (let round = 1; withFanout && round <= config.fanoutRounds; round++) {
+  for (let round = 1; withFanout && parts.has('fanout') && round <= config.fanoutRounds; round++) {
     for (const c of contenders) fan.get(c.name)!.push(await fanout('chat', s, c.port))
     fan.get('bare ws')!.push(await fanout('bare', s))
   }
@@ -500,9 +512,9 @@ async function main(): Promise<void> {
   console.log(rows.join('\n'))
   console.log('')
   const bare = fan.get('bare ws')!
-  if (withFanout) console.log(`fan-out: ${config.members} sockets in one chat, ${config.fanoutRate} posts/s × ${config.fanoutSeconds} s (${config.fanoutRate * config.members} deliveries/s offered), ${config.fanoutRounds} rounds, median:`)
-  if (withFanout) console.log('| server | deliveries/s | / bare ws | delivered per round | p50 POST→receipt ms | p99 POST→receipt ms |\n|---|---|---|---|---|---|')
-  for (const [name, results] of withFanout ? fan : []) {
+  if (withFanout && parts.has('fanout')) console.log(`fan-out: ${config.members} sockets in one chat, ${config.fanoutRate} posts/s × ${config.fanoutSeconds} s (${config.fanoutRate * config.members} deliveries/s offered), ${config.fanoutRounds} rounds, median:`)
+  if (withFanout && parts.has('fanout')) console.log('| server | deliveries/s | / bare ws | delivered per round | p50 POST→receipt ms | p99 POST→receipt ms |\n|---|---|---|---|---|---|')
+  for (const [name, results] of withFanout && parts.has('fanout') ? fan : []) {
     const ratio = median(results.map((r, i) => r.perSecond / bare[i]!.perSecond))
     console.log(`| ${name} | ${fmt(median(results.map((r) => r.perSecond)))} | ${fmt(ratio, 2)} | ${results.map((r) => `${r.delivered}/${r.posted * r.sockets}${r.refused ? ` (${r.refused} POSTs refused 503)` : ''}`).join(', ')} | ${fmt(median(results.map((r) => r.p50)))} | ${fmt(median(results.map((r) => r.p99)))} |`)
   }

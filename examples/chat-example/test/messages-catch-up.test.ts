@@ -83,6 +83,43 @@ describe.each(dialectsUnderTest())('catch-up with after= on %s', (kind) => {
     expect(seen.filter((m) => m.text.startsWith('during-'))).toHaveLength(n)
   })
 
+  test('many posters racing one chat while a member keeps catching up: it sees every committed message once, in order, none skipped', async () => {
+    const posters = [owner, member, await t.user('third'), await t.user('fourth')]
+    const c: ChatJson = await t.chat(owner, posters.slice(1))
+    const anchor = await t.message(owner, c.id, 'anchor')
+    const PER_POSTER = 8
+
+    // The reader catches up from the last message it has seen, as a client does after each reconnect,
+    // once after every post (one read at a time), while the other posters' posts are in flight. A
+    // message committing after a later-stamped one would be skipped.
+    const seen: MessageJson[] = []
+    let reading: Promise<void> = Promise.resolve()
+    const readOnce = () =>
+      (reading = reading.then(async () => {
+        const { items } = await catchUp(c.id, seen.at(-1)?.id ?? anchor.id)
+        seen.push(...items)
+      }))
+    // Every poster posts in a loop; all run at once, so their transactions race for the chat's lock.
+    await Promise.all(
+      posters.map(async (poster, p) => {
+        for (let i = 0; i < PER_POSTER; i++) {
+          await t.message(poster, c.id, `p${p}-${i}`)
+          void readOnce()
+        }
+      }),
+    )
+    await readOnce()
+
+    const ids = seen.map((m) => m.id)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids).toEqual((await storedAfter(c.id, anchor.id)).map((m) => m.id))
+    expect(seen).toHaveLength(posters.length * PER_POSTER)
+    // Each poster's own messages appear in the order it posted them.
+    for (const p of posters.keys()) {
+      expect(seen.filter((m) => m.text.startsWith(`p${p}-`)).map((m) => m.text)).toEqual([...Array(PER_POSTER).keys()].map((i) => `p${p}-${i}`))
+    }
+  })
+
   test('the cursor carries the position: the anchor may be deleted meanwhile; a foreign or altered cursor is a 400', async () => {
     const c: ChatJson = await t.chat(owner, [member])
     const anchor = await t.message(owner, c.id, 'anchor')

@@ -61,6 +61,33 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
       expect(await receivedBefore('carol', carol)).toEqual([[]])
     })
 
+    test('a burst of events published at once reaches every connection in publish order, each event once', async () => {
+      const alice = await connect('alice')
+      const bob = await connect('bob')
+      const burst = [...Array(40).keys()].map((n) => ({ topics: n % 4 === 0 ? [userTopic('bob')] : [userTopic('alice'), userTopic('bob')], type: 'item.n', data: { n } }))
+      // One synchronous loop: the gateway sends each connection its share of the burst together.
+      for (const event of burst) void app.events.publish(event)
+      // Each barrier follows the burst on the same ordered path: what arrived before it is all there is.
+      expect(await receivedBefore('alice', alice)).toEqual([burst.filter((e) => e.topics.length === 2).map(({ type, data }) => ({ type, data }))])
+      expect(await receivedBefore('bob', bob)).toEqual([burst.map(({ type, data }) => ({ type, data }))])
+    })
+
+    test("a user's topic is subscribed on the bus while one of its connections is open, and only then", async () => {
+      const before = app.events.topicCount
+      const alice = await connect('alice')
+      const alicePhone = await connect('alice')
+      const bob = await connect('bob')
+      expect(app.events.topicCount).toBe(before + 2)
+      await alice.close()
+      await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(2))
+      expect(app.events.topicCount).toBe(before + 2)
+      await alicePhone.close()
+      await vi.waitFor(() => expect(app.events.topicCount).toBe(before + 1))
+      void app.events.publish({ topics: [userTopic('bob')], type: 'item.after', data: {} })
+      await bob.waitUntil((events) => events.length === 1)
+      expect(bob.events).toEqual([{ type: 'item.after', data: {} }])
+    })
+
     test('a write that rolls back sends nothing', async () => {
       const alice = await connect('alice')
       const failed = await post({ name: 'doomed', topics: [userTopic('alice')], type: 'item.created', fail: true })

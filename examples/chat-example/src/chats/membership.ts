@@ -3,7 +3,7 @@ import type { DB } from '../db/schema.js'
 
 /**
  * "`userId` is a member of the chat `chatId` refers to": the one visibility rule of chats and their
- * messages, used by `ChatService.scope`, `MessageService.scope` and `ChatRepository.lockForMember`.
+ * messages, used by `ChatService.scope` and `MessageService.scope`.
  */
 export function isChatMember<TB extends 'chats' | 'messages'>(
   eb: ExpressionBuilder<DB, TB>,

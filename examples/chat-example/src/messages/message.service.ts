@@ -35,14 +35,12 @@ export class MessageService extends BaseService<MessageRepository> {
 
   readonly get = this.crud.get()
 
-  /** Posts as the caller. Takes the chat's row lock first, so a chat's messages commit in order. */
+  /**
+   * Posts as the caller. The repository's insert checks membership (404 otherwise) and takes the chat's
+   * write lock in the same statement, so a chat's messages commit, and are delivered, in order.
+   */
   readonly create = this.crud.create({
-    before: async (input: MessageCreate) => {
-      const chat = await this.chats.lockForMember(input.chatId, this.user.id)
-      if (!chat) throw new NotFoundError('Chat not found')
-      return chat
-    },
-    values: (input, chat) => ({ chatId: chat.id, senderId: this.user.id, text: input.text }),
+    values: (input: MessageCreate) => ({ chatId: input.chatId, senderId: this.user.id, text: input.text }),
     after: (message) => this.notify(message.chatId, { type: 'message.created', data: message }),
   })
 

@@ -8,6 +8,7 @@ import { fastkitLogSerializers } from '../http/log-redaction.js'
 import { ForbiddenError, HttpError, isHttpError, ServiceUnavailableError, UnauthorizedError } from '../http/errors.js'
 import type { EventMessage } from '../events/event-transport.js'
 import { userTopic } from '../events/user-topic.js'
+import { ConnectionRegistry, type GatewayConnection } from './connection-registry.js'
 
 /** What `authenticate` returns for a valid token: at least the user's id. */
 export interface GatewayUser {
@@ -102,13 +103,12 @@ export const CloseCode = {
   SESSION_ENDED: 4003,
 } as const
 
-interface Connection {
-  readonly socket: WebSocket
-  readonly userId: string
-  readonly sessionId: string | undefined
-  alive: boolean
-  unsubscribe: () => void
+/** A registered connection, with what the wiring needs to send to it and end it. */
+interface Connection extends GatewayConnection {
+  readonly log: FastifyRequest['log']
   expiry: NodeJS.Timeout | undefined
+  /** Frames waiting for the next flush, in the order of their events. */
+  queued: Buffer[] | undefined
 }
 
 /** setTimeout's limit (about 24.8 days); a later expiry is re-armed when it fires. */
@@ -165,21 +165,75 @@ export const websocketGateway = fp(
     const allowAnyOrigin = (options.allowedOrigins ?? []).includes('*')
     const allowedOrigins = new Set((options.allowedOrigins ?? []).filter((o) => o !== '*').map(normalizeOrigin))
 
-    const connections = new Set<Connection>()
+    const connections = new ConnectionRegistry<Connection>()
     const admitted = new WeakMap<
       FastifyRequest,
       { userId: string; sessionId: string | undefined; expiresAt: number | undefined; topics: readonly string[] }
     >()
-    /** One encoding per event, shared by all the connections it goes to. */
-    const frames = new WeakMap<EventMessage, Buffer>()
     let shuttingDown = false
 
-    const endSessions = (end: SessionEnd) => {
-      const sessions = new Set(end.sessionIds ?? [])
-      for (const connection of connections) {
-        if (connection.userId === end.userId || (connection.sessionId !== undefined && sessions.has(connection.sessionId))) {
-          connection.socket.close(CloseCode.SESSION_ENDED, 'Session ended')
+    /**
+     * Sends `frames` unless the connection is closing or its client reads too slowly (see
+     * maxBufferedBytes), corked so that they leave in one write (one system call, however many).
+     */
+    const send = (connection: Connection, frames: readonly Buffer[]) => {
+      const socket = connection.socket
+      if (socket.readyState !== socket.OPEN) return
+      let bytes = 0
+      for (const frame of frames) bytes += frame.length
+      if (socket.bufferedAmount + bytes > maxBufferedBytes) {
+        connection.log.warn({ userId: connection.userId, bufferedAmount: socket.bufferedAmount }, 'websocket client too slow: disconnected')
+        // Not close(): its close frame would wait behind the very backlog that is the problem.
+        socket.terminate()
+        return
+      }
+      // `ws` corks its TCP socket around each frame; corking around all of them merges their writes.
+      const tcp = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
+      tcp?.cork()
+      for (const frame of frames) socket.send(frame, { binary: false })
+      tcp?.uncork()
+    }
+    /** Connections with frames waiting for the next flush, each once. */
+    let waiting: Connection[] = []
+    let flushScheduled = false
+    /**
+     * Sends what waits. Runs once per turn of the event loop: events that arrive together (the
+     * transport hands over every notification of one network read at once) go to each connection in
+     * one write, so a burst costs a system call per connection, not one per event and connection.
+     */
+    const flush = () => {
+      flushScheduled = false
+      const connectionsNow = waiting
+      waiting = []
+      for (const connection of connectionsNow) {
+        const frames = connection.queued!
+        connection.queued = undefined
+        send(connection, frames)
+      }
+    }
+    /**
+     * The gateway's one bus listener, subscribed to every topic some connection receives: the bus
+     * calls it once per event, which is encoded once and queued for the connections of its topics.
+     */
+    const deliver = (message: EventMessage) => {
+      const frame = Buffer.from(JSON.stringify({ type: message.type, data: message.data }))
+      if (!flushScheduled) {
+        flushScheduled = true
+        setImmediate(flush)
+      }
+      connections.forTopics(message.topics, (connection) => {
+        if (connection.queued) connection.queued.push(frame)
+        else {
+          connection.queued = [frame]
+          waiting.push(connection)
         }
+      })
+    }
+    const subscriptions = new Map<string, () => void>()
+
+    const endSessions = (end: SessionEnd) => {
+      for (const connection of connections.ofUserOrSessions(end.userId, end.sessionIds ?? [])) {
+        connection.socket.close(CloseCode.SESSION_ENDED, 'Session ended')
       }
     }
     const stopListening = revocations?.onEnd(endSessions)
@@ -188,7 +242,7 @@ export const websocketGateway = fp(
       shuttingDown = true
       stopListening?.()
       clearInterval(heartbeat)
-      const open = [...connections].map((c) => c.socket)
+      const open = connections.all().map((c) => c.socket)
       for (const socket of open) socket.close(CloseCode.GOING_AWAY, 'Server shutting down')
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
@@ -220,7 +274,7 @@ export const websocketGateway = fp(
     }
 
     const heartbeat = setInterval(() => {
-      for (const connection of connections) {
+      for (const connection of connections.all()) {
         if (!connection.alive) {
           connection.socket.terminate()
           continue
@@ -248,13 +302,9 @@ export const websocketGateway = fp(
         return connections.size
       },
       disconnectUser(userId: string, code: number = CloseCode.POLICY_VIOLATION, reason = 'Disconnected by the server') {
-        let count = 0
-        for (const connection of connections) {
-          if (connection.userId !== userId) continue
-          connection.socket.close(code, reason)
-          count++
-        }
-        return count
+        const mine = connections.ofUser(userId)
+        for (const connection of mine) connection.socket.close(code, reason)
+        return mine.length
       },
     } satisfies WebSocketGateway)
 
@@ -302,9 +352,11 @@ export const websocketGateway = fp(
           socket,
           userId: admission.userId,
           sessionId: admission.sessionId,
+          topics: admission.topics,
           alive: true,
-          unsubscribe: () => {},
+          log: request.log,
           expiry: undefined,
+          queued: undefined,
         }
         if (admission.expiresAt !== undefined) {
           const expiresAtMs = admission.expiresAt * 1000
@@ -319,33 +371,20 @@ export const websocketGateway = fp(
           }
           arm()
         }
-        const send = (frame: Buffer) => {
-          if (socket.readyState !== socket.OPEN) return
-          if (socket.bufferedAmount + frame.length > maxBufferedBytes) {
-            request.log.warn({ userId: connection.userId, bufferedAmount: socket.bufferedAmount }, 'websocket client too slow: disconnected')
-            // Not close(): its close frame would wait behind the very backlog that is the problem.
-            socket.terminate()
-            return
-          }
-          socket.send(frame, { binary: false })
-        }
-        connection.unsubscribe = app.events.subscribe(admission.topics, (message) => {
-          let frame = frames.get(message)
-          if (!frame) frames.set(message, (frame = Buffer.from(JSON.stringify({ type: message.type, data: message.data }))))
-          send(frame)
-        })
-        connections.add(connection)
+        for (const topic of connections.add(connection)) subscriptions.set(topic, app.events.subscribe(topic, deliver))
         socket.on('pong', () => {
           connection.alive = true
         })
         socket.on('message', (data: Buffer, isBinary: boolean) => {
           connection.alive = true
-          send(!isBinary && isPing(data) ? PONG : UNSUPPORTED)
+          send(connection, [!isBinary && isPing(data) ? PONG : UNSUPPORTED])
         })
         socket.on('close', () => {
           clearTimeout(connection.expiry)
-          connection.unsubscribe()
-          connections.delete(connection)
+          for (const topic of connections.delete(connection)) {
+            subscriptions.get(topic)?.()
+            subscriptions.delete(topic)
+          }
         })
       },
     })
