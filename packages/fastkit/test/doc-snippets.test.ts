@@ -10,10 +10,12 @@
 //   `exports` entry of package.json: fastkit, fastkit/testing, fastkit/client, …; an @example need
 //   not import what it documents), and the names of test/fixtures/doc-snippets/prelude.ts: `app`,
 //   `db`, `request`, `reply`, `uow`, `user`, `auth`, `url`, `session` (a browser's login), the
-//   README's `DB`, `TaskRepository`, `TaskService`, `TaskRouter`, `TaskCreate`/`TaskRead`, `Config`,
-//   `Fastify`, `Kysely`, `sql`, `z`, vitest's `describe`/`test`/`expect`…. Anything else a block
-//   uses, it declares or imports (`declare const chatId: string` is fine where the value comes from
-//   elsewhere). Add to the prelude only what many examples share and a reader takes for granted.
+//   README's `DB`, `TaskRepository`, `TaskService` (with the README's operations), `TaskRouter`,
+//   `TaskCreate`/`TaskUpdate`/`TaskRead`, `Task`, `MessageRepository`/`Message`, a request's repositories
+//   `tasks`/`users`/`messages`, a chat's `chatId` and `lastSeenId`, `Config`, `Fastify`, `Kysely`, `sql`,
+//   `z`, vitest's `describe`/`test`/`expect`…. Anything else a block uses, it declares or imports
+//   (`declare const since: Date` is fine where the value comes from elsewhere). Add to the prelude
+//   only what many examples share and a reader takes for granted.
 //   Never write `*/` in a JSDoc example (it ends the comment): `// …` for elided code.
 // - A block that is a README project file (its paragraph starts with `` `src/app.ts`: ``) is compiled
 //   at that path next to the other project files, with nothing from the prelude.

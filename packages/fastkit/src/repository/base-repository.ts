@@ -11,8 +11,8 @@ import type { AnchoredListQuery, Filter, IdOf, KeyColumns, ListQuery, Page, RowO
  *
  * @example
  * ```ts
- * const mine: Scope<DB, 'tasks'> = (eb) => eb('tasks.ownerId', '=', userId)
- * await tasks.findMany({}, { scope: mine })
+ * const mine: Scope<DB, 'messages'> = (eb) => eb('messages.senderId', '=', user.id)
+ * const sent = await messages.findMany({ sort: ['-createdAt'] }, { scope: mine })
  * ```
  */
 export type Scope<DB, TB extends keyof DB> = (eb: ExpressionBuilder<DB, TB>) => Expression<SqlBool>
@@ -22,7 +22,8 @@ export type Scope<DB, TB extends keyof DB> = (eb: ExpressionBuilder<DB, TB>) => 
  *
  * @example
  * ```ts
- * await tasks.update(id, { done: true }, { scope: (eb) => eb('tasks.ownerId', '=', userId) })
+ * const options: ScopeOptions<DB, 'messages'> = { scope: (eb) => eb('messages.senderId', '=', user.id) }
+ * const edited = await messages.update(lastSeenId, { text: 'fixed a typo' }, options) // undefined: not yours
  * ```
  */
 export interface ScopeOptions<DB, TB extends keyof DB> {
@@ -44,6 +45,8 @@ const CURSOR_DATA_ERRORS = new Set(['22P02', '22007', '22008', '22003', '22021',
  * ```ts
  * export class MessageRepository extends BaseRepository<DB, 'messages'> {
  *   readonly table = 'messages'
+ *   // what lists sort and page on: never-NULL columns and the type of their cursor values
+ *   protected override readonly keys = { id: 'uuid', createdAt: 'timestamp' } satisfies KeyColumns<RowOf<DB, 'messages'>>
  *
  *   countInChat(chatId: string) {
  *     return this.db.selectFrom('messages').where('chatId', '=', chatId)
@@ -124,8 +127,13 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
    *
    * @example
    * ```ts
-   * const page = await messages.findMany({ where: { chatId }, sort: ['-createdAt'], limit: 50, cursor })
+   * // newest first, 50 a page; the next page goes on from the previous one's nextCursor
+   * const page = await messages.findMany({ where: { chatId }, sort: ['-createdAt'], limit: 50 })
+   * const next = page.nextCursor ? await messages.findMany({ where: { chatId }, sort: ['-createdAt'], limit: 50, cursor: page.nextCursor }) : undefined
+   * // what came after the last message a client saw, oldest first (undefined: no such message in this chat)
    * const missed = await messages.findMany({ where: { chatId }, sort: ['createdAt'], after: { id: lastSeenId } })
+   * // the 20 right before it, still oldest first (scrolling up)
+   * const earlier = await messages.findMany({ where: { chatId }, sort: ['createdAt'], before: { id: lastSeenId }, limit: 20 })
    * ```
    */
   findMany(query: AnchoredListQuery<RowOf<DB, TB>>, options?: ScopeOptions<DB, TB>): Promise<Page<RowOf<DB, TB>> | undefined>

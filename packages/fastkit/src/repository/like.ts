@@ -5,7 +5,8 @@
  * @example
  * ```ts
  * escapeLike('50%_off') // '50\\%\\_off'
- * db.selectFrom('users').where('name', 'ilike', `${escapeLike(prefix)}%`)
+ * // usernames that end with what the user typed, taken literally (likePrefix/likeContains build the others)
+ * const endingIn = (text: string) => db.selectFrom('users').selectAll().where('username', 'ilike', `%${escapeLike(text)}`)
  * ```
  */
 export function escapeLike(text: string): string {
@@ -17,7 +18,7 @@ export function escapeLike(text: string): string {
  *
  * @example
  * ```ts
- * await users.findMany({ where: { name: { ilike: likePrefix('an') } } }) // Ann, Andrea, not "Joan"
+ * await users.findMany({ where: { username: { ilike: likePrefix('an') } } }) // ann, andrea, not joan
  * ```
  */
 export function likePrefix(text: string): string {
@@ -29,7 +30,7 @@ export function likePrefix(text: string): string {
  *
  * @example
  * ```ts
- * await users.findMany({ where: { name: { ilike: likeContains('an') } } }) // Ann, Joan
+ * await users.findMany({ where: { username: { ilike: likeContains('an') } } }) // ann, joan
  * ```
  */
 export function likeContains(text: string): string {

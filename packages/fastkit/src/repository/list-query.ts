@@ -6,7 +6,7 @@ import type { CursorKeyType } from './cursor.js'
  *
  * @example
  * ```ts
- * await tasks.findMany({ where: { title: { contains: 'docs' }, createdAt: { gte: since } } })
+ * await tasks.findMany({ where: { title: { contains: 'docs' }, createdAt: { gte: new Date('2026-01-01') } } })
  * // GET /tasks?title[contains]=docs&createdAt[gte]=2026-01-01T00:00:00Z
  * ```
  */
@@ -26,7 +26,7 @@ export type FilterOperator = (typeof FILTER_OPERATORS)[number]
  *
  * @example
  * ```ts
- * const recent: FieldFilter<Date> = { gte: lastWeek, lt: today }
+ * const january: FieldFilter<Date> = { gte: new Date('2026-01-01'), lt: new Date('2026-02-01') }
  * ```
  */
 export type FieldFilter<V> =

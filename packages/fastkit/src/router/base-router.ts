@@ -77,7 +77,11 @@ export type CrudRouteName = 'create' | 'list' | 'get' | 'update' | 'replace' | '
  *
  * @example
  * ```ts
- * super(TaskService, '/tasks', { auth: true, tags: ['tasks'] })
+ * class TaskRouter extends BaseRouter<typeof TaskService> {
+ *   constructor() {
+ *     super(TaskService, '/tasks', { auth: true, tags: ['tasks'] })
+ *   }
+ * }
  * ```
  */
 export interface BaseRouterOptions {
@@ -131,7 +135,7 @@ type BodyRouteOf<Svc, K extends 'create' | 'update' | 'replace', Read extends z.
  * accept is a compile error on that route.
  *
  * @example
- * ```ts
+ * ```ts method-body=TaskRouter
  * this.crud({ read: TaskRead, list: { sort: ['createdAt'] }, get: true, create: { body: TaskCreate }, delete: true })
  * ```
  */
@@ -155,7 +159,12 @@ type Output<S> = S extends z.ZodType ? z.output<S> : undefined
  *
  * @example
  * ```ts
- * handler: async ({ service, params, body, request }) => service.rename(params.id, body.title, request.ip)
+ * const TaskIdParams = z.object({ id: z.uuid() })
+ * // the handler of this.route({ method: 'PATCH', url: '/:id/title', params: TaskIdParams, body: TaskUpdate, … })
+ * async function rename({ service, params, body, request }: RouteContext<TaskService, typeof TaskUpdate, undefined, typeof TaskIdParams>) {
+ *   request.log.info({ taskId: params.id }, 'renaming a task')
+ *   return service.update(params.id, { title: body.title })
+ * }
  * ```
  */
 export interface RouteContext<S, Body, Query, Params> {
@@ -172,7 +181,7 @@ export interface RouteContext<S, Body, Query, Params> {
  * A custom route: its schemas type its handler's input and output.
  *
  * @example
- * ```ts
+ * ```ts method-body=TaskRouter
  * this.route({
  *   method: 'POST', url: '/:id/done', params: z.object({ id: z.uuid() }), response: TaskRead,
  *   handler: ({ service, params }) => service.update(params.id, { done: true }),

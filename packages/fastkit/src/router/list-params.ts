@@ -69,10 +69,14 @@ function coerce(kind: FieldKind, raw: string): unknown {
  * uses it for `GET /`; use it for a list route of your own.
  *
  * @example
- * ```ts
- * const options = { filter: ['done'], sort: ['createdAt'] } satisfies ListOptions
- * this.route({ method: 'GET', url: '/mine', query: listQuerySchema(TaskRead, options), response: TaskPage,
- *   handler: ({ service, query }) => service.mine(parseListQuery(query, TaskRead, options)) })
+ * ```ts method-body=TaskRouter
+ * // GET /tasks/open: the open tasks, with the generated list's paging, sorting and filters
+ * const options = { filter: ['title'], sort: ['createdAt'] } satisfies ListOptions
+ * this.route({ method: 'GET', url: '/open', query: listQuerySchema(TaskRead, options), response: pageSchema(TaskRead),
+ *   handler: ({ service, query }) => {
+ *     const list: ListQuery<Task> = parseListQuery(query, TaskRead, options)
+ *     return service.list({ ...list, where: { ...list.where, done: false } })
+ *   } })
  * ```
  */
 export function listQuerySchema(read: z.ZodObject, options: ListOptions): z.ZodObject {

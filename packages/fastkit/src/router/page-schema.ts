@@ -45,6 +45,15 @@ export interface PageQueryOptions {
  * const MessageListQuery = pageQuerySchema({ maxLimit: 100 }).extend({ chatId: z.uuid() })
  * // z.output: { limit: number; cursor?: string; chatId: string }
  * ```
+ *
+ * @example
+ * ```ts method-body=TaskRouter
+ * // GET /tasks/recent?since=…&limit=…&cursor=…: a list route of your own, paged like the generated one
+ * const RecentQuery = pageQuerySchema({ defaultLimit: 20 }).extend({ since: z.coerce.date() })
+ * this.route({ method: 'GET', url: '/recent', query: RecentQuery, response: pageSchema(TaskRead),
+ *   handler: ({ service, query }) =>
+ *     service.list({ where: { createdAt: { gte: query.since } }, sort: ['-createdAt'], limit: query.limit, cursor: query.cursor }) })
+ * ```
  */
 export function pageQuerySchema(options: PageQueryOptions = {}) {
   const defaultLimit = options.defaultLimit ?? 50

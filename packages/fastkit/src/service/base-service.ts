@@ -81,9 +81,12 @@ export interface UpdateHooks<Row, Patch, Ctx, Values> {
  *
  * @example
  * ```ts
- * const hooks: DeleteHooks<Task, string[]> = {
- *   before: async (task) => [task.ownerId],
- *   after: (task, notify) => console.log('deleted', task.id, 'tell', notify),
+ * const hooks: DeleteHooks<Message, { chatId: string }> = {
+ *   before: (message) => {
+ *     if (message.senderId !== user.id) throw new ForbiddenError('Only its sender can delete a message')
+ *     return { chatId: message.chatId }
+ *   },
+ *   after: (message, { chatId }) => console.log('deleted', message.id, 'from chat', chatId),
  * }
  * ```
  */
@@ -166,19 +169,36 @@ interface AnyHooks {
  *
  * @example
  * ```ts
- * export class MessageService extends BaseService<MessageRepository> {
- *   static readonly inject = [MessageRepository, CurrentUser] as const
- *   constructor(messages: MessageRepository, private readonly user: AuthUser) { super(messages) }
+ * import type { FastifyBaseLogger } from 'fastify'
  *
+ * export class MessageService extends BaseService<MessageRepository> {
+ *   static readonly inject = [MessageRepository, CurrentUser, Logger] as const
+ *   constructor(messages: MessageRepository, private readonly user: AuthUser, private readonly log: FastifyBaseLogger) {
+ *     super(messages)
+ *   }
+ *
+ *   // Only members of the message's chat see it: applied to every operation below.
  *   protected override scope(): Scope<DB, 'messages'> {
- *     return (eb) => eb.exists(eb.selectFrom('members').whereRef('members.chatId', '=', 'messages.chatId')
- *       .where('members.userId', '=', this.user.id).select('members.userId'))
+ *     return (eb) => eb.exists(eb.selectFrom('chat_members').whereRef('chat_members.chatId', '=', 'messages.chatId')
+ *       .where('chat_members.userId', '=', this.user.id).select('chat_members.userId'))
  *   }
  *
  *   readonly get = this.crud.get()
  *   readonly create = this.crud.create({
- *     values: (input: { chatId: string; body: string }) => ({ ...input, senderId: this.user.id }),
+ *     // senderId is NOT NULL and not in the input: without `values` this would not compile
+ *     values: (input: { chatId: string; text: string }) => ({ ...input, senderId: this.user.id }),
  *   })
+ *   readonly update = this.crud.update({
+ *     // checks first; what `before` returns reaches `values` and `after`, typed
+ *     before: (existing, patch: { text: string }) => {
+ *       if (existing.senderId !== this.user.id) throw new ForbiddenError('Only its sender can edit a message')
+ *       return { changed: patch.text !== existing.text }
+ *     },
+ *     after: (message, { changed }) => {
+ *       if (changed) this.log.info({ messageId: message.id }, 'message edited')
+ *     },
+ *   })
+ *   readonly delete = this.crud.delete()
  * }
  * ```
  */

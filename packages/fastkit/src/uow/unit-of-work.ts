@@ -24,7 +24,13 @@ import { statementTimeoutSql } from '../db/create-database.js'
  *   isolationLevel: 'repeatable read',
  *   readOnly: true,
  * })
- * // per route of a BaseRouter: this.route({ …, uow: { readOnly: true } })
+ * ```
+ *
+ * @example
+ * ```ts method-body=TaskRouter
+ * // per route of a BaseRouter (its `uow` option, on generated and custom routes alike): the list reads
+ * // in a read-only transaction, the other routes in the default one
+ * this.crud({ read: TaskRead, list: { sort: ['createdAt'], uow: { readOnly: true } }, get: true, create: { body: TaskCreate } })
  * ```
  */
 export interface UnitOfWorkOptions {
