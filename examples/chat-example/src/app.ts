@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Kysely } from 'kysely'
-import { fastkit, fastkitAuth, LoginThrottle, openapi, redactingLogger, RegistrationThrottle, serverOptions, type EventTransport } from 'fastkit'
+import { fastkit, fastkitAuth, LoginThrottle, fastkitOpenApi, redactingLogger, RegistrationThrottle, serverOptions, type EventTransport } from 'fastkit'
 import { AccountRouter } from './auth/account.router.js'
 import { AuthRouter } from './auth/auth.router.js'
 import { throttleStoreFor } from './auth/throttle-store.js'
@@ -24,18 +24,18 @@ export interface BuildAppOptions {
   /** Overrides the event transport chosen from the config (tests). */
   readonly transport?: EventTransport
   /** Overrides the login throttle's limits (tests). */
-  readonly loginThrottle?: AuthOptions['loginThrottle']
+  readonly loginThrottle?: FastkitAuthOptions['loginThrottle']
   /** Overrides the registration throttle's limit per address (tests, the benchmark). */
-  readonly registrationThrottle?: AuthOptions['registrationThrottle']
+  readonly registrationThrottle?: FastkitAuthOptions['registrationThrottle']
   /** Overrides the password hasher (tests count or stall argon2 through it). */
-  readonly passwordHasher?: AuthOptions['passwordHasher']
+  readonly passwordHasher?: FastkitAuthOptions['passwordHasher']
   /** Access-token lifetime in seconds (tests shorten it to exercise refresh). Default fastkit's 900. */
   readonly accessTokenTtlSeconds?: number
   /** Where the built web client is (tests build their own). Default web/dist. */
   readonly webRoot?: string
 }
 
-type AuthOptions = Parameters<typeof fastkitAuth>[1]
+type FastkitAuthOptions = Parameters<typeof fastkitAuth>[1]
 
 /**
  * The composition root: every plugin and router of the chat, in order. Nothing else wires anything.
@@ -67,7 +67,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
     ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
   })
-  await app.register(openapi, {
+  await app.register(fastkitOpenApi, {
     title: 'fastkit chat example',
     version: '1.0.0',
     description: 'A real-time chat built by subclassing fastkit’s BaseRouter, BaseService and BaseRepository.',

@@ -18,7 +18,7 @@ export async function health(app: FastifyInstance): Promise<void> {
     {
       schema: { tags: ['health'], summary: 'The database answers', response: { 200: Status } },
       // Also bounds how long an abandoned probe holds its connection (the client-side timeout follows).
-      config: { uow: { statementTimeoutMillis: READY_PROBE_TIMEOUT_MS } },
+      config: { uow: { statementTimeoutMs: READY_PROBE_TIMEOUT_MS } },
     },
     async (request) => {
       let timer: NodeJS.Timeout | undefined

@@ -20,8 +20,8 @@ import { testConfig } from './support/chat-app.js'
 
 // Short limits so the suite runs in well under a minute and a half; the rules are the same as with the
 // defaults. One statement waits at most connectionTimeout + queryTimeout (see the README).
-const POOL: PoolOptions = { max: 10, connectionTimeoutMillis: 1_000, statementTimeoutMillis: 2_000, queryTimeoutMillis: 3_000 }
-const REQUEST_LIMIT_MS = POOL.connectionTimeoutMillis! + POOL.queryTimeoutMillis!
+const POOL: PoolOptions = { max: 10, connectionTimeoutMs: 1_000, statementTimeoutMs: 2_000, queryTimeoutMs: 3_000 }
+const REQUEST_LIMIT_MS = POOL.connectionTimeoutMs! + POOL.queryTimeoutMs!
 const POSTERS = 6
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

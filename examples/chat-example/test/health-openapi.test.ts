@@ -32,7 +32,7 @@ describe.each(dialectsUnderTest())('health, readiness, OpenAPI and Swagger UI on
   test('GET /ready is a 503 problem when the database does not answer, while /health stays 200', async () => {
     // A PostgreSQL URL where nothing listens: connecting fails fast.
     const url = 'postgres://postgres@127.0.0.1:1/nothing'
-    const db = createDatabase<DB>({ url, pool: { connectionTimeoutMillis: 1_000 } })
+    const db = createDatabase<DB>({ url, pool: { connectionTimeoutMs: 1_000 } })
     const app = await buildApp({ config: testConfig(url), db, transport: new MemoryTransport() })
     try {
       expectProblem(await app.inject('/ready'), 503, 'SERVICE_UNAVAILABLE')

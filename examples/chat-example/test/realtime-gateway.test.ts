@@ -63,7 +63,7 @@ describe.each(dialectsUnderTest())('the /ws gateway on %s', (kind) => {
     const room = await createChat(chat.baseUrl, alice, 'with bob', [bob])
     const message = await postMessage(chat.baseUrl, alice, room.id, 'for bob')
     expect((await bob.sync()).map((e) => e.type)).toEqual(['chat.member_added', 'message.created'])
-    expect(chat.app.websocketGateway.connectionCount).toBe(chat.clients.filter((c) => c.ws.readyState === c.ws.OPEN).length)
+    expect(chat.app.gateway.connectionCount).toBe(chat.clients.filter((c) => c.ws.readyState === c.ws.OPEN).length)
     expect(message.chatId).toBe(room.id)
   })
 })

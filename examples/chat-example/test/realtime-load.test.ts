@@ -44,7 +44,7 @@ describe.each(dialectsUnderTest())('real-time delivery under load on %s', (kind)
     const room = await createChat(chat.baseUrl, poster, 'busy', [slow, ...fast])
     await Promise.all([poster, slow, ...fast].map((p) => p.sync()))
 
-    const connectionsBefore = chat.app.websocketGateway.connectionCount
+    const connectionsBefore = chat.app.gateway.connectionCount
     const arrivals = fast.map((p) => {
       const at = new Map<string, number>()
       p.client.ws.on('message', (frame) => at.set((JSON.parse(frame.toString()) as { data: { id: string } }).data.id, Date.now()))
@@ -57,7 +57,7 @@ describe.each(dialectsUnderTest())('real-time delivery under load on %s', (kind)
     let posted = 0
     // Post until the gateway gives up on the slow reader: its send buffer (1 MiB) fills once the
     // kernel's socket buffers have. Meanwhile every message must reach the fast readers at once.
-    while (chat.app.websocketGateway.connectionCount === connectionsBefore && posted < 5_000) {
+    while (chat.app.gateway.connectionCount === connectionsBefore && posted < 5_000) {
       const batch = await Promise.all(
         Array.from({ length: 25 }, async () => {
           const message = await postMessage(chat.baseUrl, poster, room.id, text)
@@ -68,7 +68,7 @@ describe.each(dialectsUnderTest())('real-time delivery under load on %s', (kind)
       await Promise.all(fast.map((p) => p.client.waitUntil((events) => batch.every((m) => events.some((e) => e.data.id === m.id)), 2_000)))
       for (const at of arrivals) for (const m of batch) latencies.push(at.get(m.id)! - m.committedAt)
     }
-    expect(chat.app.websocketGateway.connectionCount).toBe(connectionsBefore - 1)
+    expect(chat.app.gateway.connectionCount).toBe(connectionsBefore - 1)
 
     // Delivery to the others goes on after the drop, too.
     const after = await postMessage(chat.baseUrl, poster, room.id, 'still here')

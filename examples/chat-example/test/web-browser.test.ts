@@ -349,10 +349,10 @@ if (!availability.available && !availability.mustFail) {
     })
 
     test('logout returns to the login form and closes that session’s socket', async () => {
-      await expect.poll(() => app.websocketGateway.connectionCount).toBe(3)
+      await expect.poll(() => app.gateway.connectionCount).toBe(3)
       await bob.page.getByRole('button', { name: 'Log out' }).click()
       await bob.page.getByRole('button', { name: 'Log in' }).waitFor()
-      await expect.poll(() => app.websocketGateway.connectionCount).toBe(2)
+      await expect.poll(() => app.gateway.connectionCount).toBe(2)
       expect(await bob.page.evaluate(() => (globalThis as unknown as BrowserGlobals).localStorage.getItem('chat.session'))).toBeNull()
       await bob.page.reload()
       await bob.page.getByRole('button', { name: 'Log in' }).waitFor()

@@ -24,7 +24,7 @@ export { requestScope, type RequestScopeOptions } from './request-scope/request-
 // the plugins the `fastkit` plugin registers, and the problem+json and logging pieces it and `serverOptions()` use
 export { gracefulShutdown } from './app/graceful-shutdown.js'
 export { formatValidationIssues, problemDetails, problemOf, sendProblem, toHttpError } from './http/problem-details.js'
-export { fastkitLogSerializers, redactUrl, serializeRequest } from './http/log-redaction.js'
+export { logSerializers, redactUrl, serializeRequest } from './http/log-redaction.js'
 
 // event transports: the bus they feed and the interface they implement
 export { EventBus, type EventBusOptions, type EventListener } from './events/event-bus.js'

@@ -35,7 +35,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** Per-route unit-of-work settings (isolation level, read-only, statement timeout). */
-    uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMillis'>
+    uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMs'>
   }
   // auth/auth-plugin.ts (BaseRouter adds `authenticate` to routes with `auth: true`)
   interface FastifyInstance {
@@ -64,6 +64,6 @@ declare module 'fastify' {
   // realtime/websocket-gateway.ts
   interface FastifyInstance {
     /** The WebSocket gateway: connected sockets, their topics, and the `/ws` route. */
-    websocketGateway: WebSocketGateway
+    gateway: WebSocketGateway
   }
 }

@@ -87,11 +87,11 @@ export {
 } from './router/base-router.js'
 export { listQuerySchema, parseListQuery, type ListOptions } from './router/list-params.js'
 export { pageQuerySchema, pageSchema, type PageQueryOptions } from './router/page-schema.js'
-export { openapi, type OpenApiOptions } from './openapi/openapi-plugin.js'
+export { fastkitOpenApi, type FastkitOpenApiOptions } from './openapi/openapi-plugin.js'
 
 // real-time events: the plugin, typed publishing, the transports to choose from, the gateway
 export { EventPublisher, type EventMap, type EventOf } from './events/event-publisher.js'
-export { eventBus, type EventBusPluginOptions } from './events/event-bus-plugin.js'
+export { fastkitEvents, type FastkitEventsOptions } from './events/event-bus-plugin.js'
 export { userTopic } from './events/user-topic.js'
 export type { EventTransport } from './events/event-transport.js'
 export { MemoryHub, MemoryTransport, type MemoryTransportOptions } from './events/memory-transport.js'
@@ -99,10 +99,10 @@ export { PostgresTransport, type PostgresTransportOptions } from './events/postg
 export { RedisTransport, type RedisConnection, type RedisTransportOptions } from './events/redis-transport.js'
 export type { RedisClientOptions } from './redis/redis-client-options.js'
 export { defaultTransport, type DefaultTransportOptions } from './events/default-transport.js'
-export { CloseCode, websocketGateway, type GatewayUser, type WebSocketGateway, type WebSocketGatewayOptions } from './realtime/websocket-gateway.js'
+export { CloseCode, fastkitGateway, type GatewayUser, type WebSocketGateway, type FastkitGatewayOptions } from './realtime/websocket-gateway.js'
 
 // auth: JWT access tokens, password hashing, refresh-token rotation, login throttling
-export { fastkitAuth, type AuthOptions, type JwtAlgorithm } from './auth/auth-plugin.js'
+export { fastkitAuth, type FastkitAuthOptions, type JwtAlgorithm } from './auth/auth-plugin.js'
 export { CurrentUser, type AuthUser } from './auth/current-user.js'
 export { AccessTokens, type AccessTokenClaims, type AccessTokenPayload, type AccessTokenResponse } from './auth/access-tokens.js'
 export { MAX_PASSWORD_LENGTH, PasswordHasher } from './auth/password-hasher.js'

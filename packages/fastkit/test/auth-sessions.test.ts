@@ -5,7 +5,7 @@ import {
   AccessTokens,
   CloseCode,
   createDatabase,
-  eventBus,
+  fastkitEvents,
   fastkit,
   fastkitAuth,
   MemoryHub,
@@ -14,8 +14,8 @@ import {
   RefreshTokens,
   refreshTokensMigration,
   resolve,
-  websocketGateway,
-  type AuthOptions,
+  fastkitGateway,
+  type FastkitAuthOptions,
 } from '../src/index.js'
 import { KnownUsers, redactUrl, SessionRevocations } from '../src/extend.js'
 import { connectWebSocket, createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
@@ -86,7 +86,7 @@ describe('redactUrl', () => {
 
 describe('loading the sessions that ended before the start', () => {
   test('a database that is away does not stop the start; verifications fail closed with 503 until it answers', async () => {
-    const db = createDatabase<any>({ url: 'postgres://postgres@127.0.0.1:1/nothing', pool: { connectionTimeoutMillis: 500 } })
+    const db = createDatabase<any>({ url: 'postgres://postgres@127.0.0.1:1/nothing', pool: { connectionTimeoutMs: 500 } })
     const app = Fastify({ logger: false })
     await app.register(fastkit, { db, ownsDatabase: true })
     await app.register(fastkitAuth, { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE })
@@ -112,7 +112,7 @@ describe.each(dialectsUnderTest())('sessions across apps on %s', (kind) => {
   const lookups: string[] = []
 
   /** An app with auth, a bus on the shared hub (another "process"), login/logout routes and the gateway. */
-  async function build(options: { auth?: Partial<AuthOptions>; logger?: boolean } = {}): Promise<FastifyInstance> {
+  async function build(options: { auth?: Partial<FastkitAuthOptions>; logger?: boolean } = {}): Promise<FastifyInstance> {
     const stream = new Writable({
       write(chunk, _encoding, done) {
         lines.push(String(chunk))
@@ -123,8 +123,8 @@ describe.each(dialectsUnderTest())('sessions across apps on %s', (kind) => {
     const app = Fastify({ logger: options.logger ? { level: 'trace', stream } : false })
     await app.register(fastkit, { db: t.db })
     await app.register(fastkitAuth, { secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, accessTokenTtlSeconds: 60, ...options.auth })
-    await app.register(eventBus, { transport: new MemoryTransport({ hub }) })
-    await app.register(websocketGateway, {})
+    await app.register(fastkitEvents, { transport: new MemoryTransport({ hub }) })
+    await app.register(fastkitGateway, {})
     app.post<{ Body: { userId: string } }>('/login', async (request) => {
       const refresh = await request.container.resolve(RefreshTokens).issue({ userId: request.body.userId })
       const access = resolve(app.container, AccessTokens)

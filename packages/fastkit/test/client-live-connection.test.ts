@@ -36,7 +36,7 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
   })
   afterEach(async () => {
     for (const connection of connections.splice(0)) connection.close()
-    await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(0))
+    await vi.waitFor(() => expect(app.gateway.connectionCount).toBe(0))
     upgradeUrls.length = 0
   })
   afterAll(() => app.close())
@@ -93,7 +93,7 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
       { type: 'item.created', data: { id: 'm1' } },
       { type: 'item.created', data: { id: 'm2' } },
     ]
-    expect(app.websocketGateway.disconnectUser('alice', 1001)).toBe(1)
+    expect(app.gateway.disconnectUser('alice', 1001)).toBe(1)
     await vi.waitFor(() => expect(alice.statuses.filter((s) => s === 'open')).toHaveLength(2))
     expect(alice.statuses).toEqual(['syncing', 'open', 'offline', 'connecting', 'syncing', 'open'])
     await publish('alice', { id: 'm3' })
@@ -135,7 +135,7 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
   test('a close code in refreshOn makes the next connection ask for a fresh token', async () => {
     const alice = live('alice', { refreshOn: [4001] })
     await vi.waitFor(() => expect(alice.connection.status).toBe('open'))
-    app.websocketGateway.disconnectUser('alice', 4001, 'Token expired')
+    app.gateway.disconnectUser('alice', 4001, 'Token expired')
     await vi.waitFor(() => expect(alice.statuses.filter((s) => s === 'open')).toHaveLength(2))
     expect(alice.tokenRequests).toEqual([{ refresh: false }, { refresh: true }])
   })
@@ -157,20 +157,20 @@ describe.each(dialectsUnderTest())('fastkit/client connectLive on %s', (kind) =>
     const ended: number[] = []
     const alice = live('alice', { endOn: [4003], onEnded: (code) => ended.push(code) })
     await vi.waitFor(() => expect(alice.connection.status).toBe('open'))
-    app.websocketGateway.disconnectUser('alice', 4003, 'Session ended')
+    app.gateway.disconnectUser('alice', 4003, 'Session ended')
     await vi.waitFor(() => expect(ended).toEqual([4003]))
     // No retry (its backoff is at most 100 ms): the status stays 'closed'. Absence, hence a bounded wait.
     await expectNothingWithin(alice.statusInbox, 300)
     expect(alice.connection.status).toBe('closed')
-    expect(app.websocketGateway.connectionCount).toBe(0)
+    expect(app.gateway.connectionCount).toBe(0)
     expect(alice.tokenRequests).toHaveLength(1)
   })
 
   test('close() closes the socket and cancels retries; a null token stops too', async () => {
     const alice = live('alice')
-    await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(1))
+    await vi.waitFor(() => expect(app.gateway.connectionCount).toBe(1))
     alice.connection.close()
-    await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(0))
+    await vi.waitFor(() => expect(app.gateway.connectionCount).toBe(0))
     // No retry (its backoff is at most 100 ms) changes the status. Absence, hence a bounded wait.
     await expectNothingWithin(alice.statusInbox, 300)
     expect(alice.connection.status).toBe('closed')

@@ -203,7 +203,7 @@ if (dialectsUnderTest().includes('postgres')) {
       }
       const proxy = await startHeldReplyProxy(t.url)
       const applicationName = `fk-orphan-${process.pid}-${Date.now()}`
-      const db = createDatabase({ url: proxy.url, pool: { applicationName, connectionTimeoutMillis: 10_000 } })
+      const db = createDatabase({ url: proxy.url, pool: { applicationName, connectionTimeoutMs: 10_000 } })
       try {
         const statement = sql`select 1 as one`.execute(db)
         // The backend has answered the startup (held by the proxy) and waits, idle, for a statement.
@@ -231,7 +231,7 @@ if (dialectsUnderTest().includes('postgres')) {
 
     test('a statement the client stops waiting for (query timeout) → 503 Retry-After: 5; its connection is destroyed, not reused', async () => {
       // The server would let it run 10 s; the client gives up after 300 ms, as it must for a frozen server.
-      const db = createDatabase({ url: t.url, pool: { max: 1, statementTimeoutMillis: 10_000, queryTimeoutMillis: 300 } })
+      const db = createDatabase({ url: t.url, pool: { max: 1, statementTimeoutMs: 10_000, queryTimeoutMs: 300 } })
       const app = await buildApp(db, (app) => {
         app.post('/slow', async (request) => {
           await sql`create temp table if not exists marks (pid int)`.execute(request.uow.db)
@@ -261,9 +261,9 @@ if (dialectsUnderTest().includes('postgres')) {
 
     test('a route may raise its own statement timeout; the client-side timeout moves with it', async () => {
       // Default: statement_timeout 300 ms, client timeout 300 + 1 000 ms.
-      const db = createDatabase({ url: t.url, pool: { statementTimeoutMillis: 300 } })
+      const db = createDatabase({ url: t.url, pool: { statementTimeoutMs: 300 } })
       const app = await buildApp(db, (app) => {
-        app.get('/report', { config: { uow: { statementTimeoutMillis: 3_000 } } }, async (request) => {
+        app.get('/report', { config: { uow: { statementTimeoutMs: 3_000 } } }, async (request) => {
           const { rows } = await sql<{ setting: string }>`select current_setting('statement_timeout') as setting, pg_sleep(1.5)`.execute(request.uow.db)
           return rows[0]
         })
@@ -284,8 +284,8 @@ if (dialectsUnderTest().includes('postgres')) {
       }
     })
 
-    test('waiting for a pooled connection is bounded: connectionTimeoutMillis → 503', async () => {
-      const db = createDatabase({ url: t.url, pool: { max: 1, connectionTimeoutMillis: 200 } })
+    test('waiting for a pooled connection is bounded: connectionTimeoutMs → 503', async () => {
+      const db = createDatabase({ url: t.url, pool: { max: 1, connectionTimeoutMs: 200 } })
       const app = await buildApp(db, (app) => app.get('/one', async (request) => (await sql`select 1 as one`.execute(request.uow.db)).rows))
       const holder = await db.startTransaction().execute()
       try {

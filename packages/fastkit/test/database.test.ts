@@ -121,7 +121,7 @@ describe.each(dialectsUnderTest())('database layer on %s', (kind) => {
     test('the timeouts are tunable', async () => {
       const db = createDatabase<TestDB>({
         url: t.url,
-        pool: { statementTimeoutMillis: 1_234, idleInTransactionTimeoutMillis: 5_678, applicationName: 'tuned' },
+        pool: { statementTimeoutMs: 1_234, idleInTransactionTimeoutMs: 5_678, applicationName: 'tuned' },
       })
       try {
         expect(await show(db, 'statement_timeout')).toBe('1234ms')
@@ -148,7 +148,7 @@ describe.each(dialectsUnderTest())('database layer on %s', (kind) => {
     })
 
     test('an exhausted pool answers 503, and a statement over statement_timeout answers 503', async () => {
-      const db = createDatabase<TestDB>({ url: t.url, pool: { max: 1, connectionTimeoutMillis: 200, statementTimeoutMillis: 200 } })
+      const db = createDatabase<TestDB>({ url: t.url, pool: { max: 1, connectionTimeoutMs: 200, statementTimeoutMs: 200 } })
       const app = await buildApp(db, (app) => {
         app.get('/slow', async (request) => {
           await sql`select pg_sleep(2)`.execute(request.uow.db)

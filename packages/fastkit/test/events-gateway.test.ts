@@ -35,7 +35,7 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
   })
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()))
-    await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(0))
+    await vi.waitFor(() => expect(app.gateway.connectionCount).toBe(0))
   })
   afterAll(() => app.close())
 
@@ -79,7 +79,7 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
       const bob = await connect('bob')
       expect(app.events.topicCount).toBe(before + 2)
       await alice.close()
-      await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(2))
+      await vi.waitFor(() => expect(app.gateway.connectionCount).toBe(2))
       expect(app.events.topicCount).toBe(before + 2)
       await alicePhone.close()
       await vi.waitFor(() => expect(app.events.topicCount).toBe(before + 1))
@@ -115,7 +115,7 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
         expect(refused.contentType).toMatch(/application\/problem\+json/)
         expect(JSON.parse(refused.body)).toMatchObject({ status: 401, code: 'UNAUTHORIZED' })
       }
-      expect(app.websocketGateway.connectionCount).toBe(0)
+      expect(app.gateway.connectionCount).toBe(0)
     })
 
     test('an authenticate hook that throws (as app.verifyAccessToken does) refuses with 401 too', async () => {
@@ -150,7 +150,7 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
       expect(JSON.parse(refused.body)).toMatchObject({ code: 'FORBIDDEN' })
       await connect('alice', { origin: ALLOWED_ORIGIN })
       await connect('alice', { origin: base })
-      expect(app.websocketGateway.connectionCount).toBe(2)
+      expect(app.gateway.connectionCount).toBe(2)
     })
 
     test('a plain HTTP GET of the WebSocket route gets 426', async () => {
@@ -177,7 +177,7 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
       const code = await Promise.race([dead.closed, new Promise((resolve) => setTimeout(() => resolve('still open after 2 s'), 2_000))])
       expect(code).toBe(1006)
       expect(live.ws.readyState).toBe(live.ws.OPEN)
-      await vi.waitFor(() => expect(app.websocketGateway.connectionCount).toBe(1))
+      await vi.waitFor(() => expect(app.gateway.connectionCount).toBe(1))
     })
 
     test('a client that stops reading is disconnected, while another keeps receiving promptly', async () => {
@@ -188,12 +188,12 @@ describe.each(dialectsUnderTest())('WebSocket gateway on %s', (kind) => {
       let sent = 0
       // Publish until the gateway gives up on the slow reader (its send buffer passed 256 KiB once the
       // kernel's socket buffers filled up).
-      while (app.websocketGateway.connectionCount === 2 && sent < 3_000) {
+      while (app.gateway.connectionCount === 2 && sent < 3_000) {
         await app.events.publish({ topics: [userTopic('slow'), userTopic('fast')], type: 'bulk', data: { n: sent, pad } })
         sent++
         await new Promise((resolve) => setImmediate(resolve))
       }
-      expect(app.websocketGateway.connectionCount).toBe(1)
+      expect(app.gateway.connectionCount).toBe(1)
       // More than the 256 KiB limit alone would allow: it is the backlog after the kernel's buffers
       // filled up that counts, not a burst.
       expect(sent).toBeGreaterThan(4)

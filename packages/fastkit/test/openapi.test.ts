@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import formbody from '@fastify/formbody'
 import { z } from 'zod'
-import { openapi, ProblemSchema, UnauthorizedError } from '../src/index.js'
+import { fastkitOpenApi, ProblemSchema, UnauthorizedError } from '../src/index.js'
 import { buildTestApp } from './support/app.js'
 import { useTestDatabase } from './support/harness.js'
 import { ItemRouter } from './support/item-resource.js'
@@ -15,7 +15,7 @@ describe('OpenAPI document and Swagger UI', () => {
   let doc: Record<string, any>
   beforeAll(async () => {
     app = await buildTestApp(t.db, async (app) => {
-      await app.register(openapi, { title: 'Items', version: '1.2.3', tokenUrl: '/auth/login' })
+      await app.register(fastkitOpenApi, { title: 'Items', version: '1.2.3', tokenUrl: '/auth/login' })
       await app.register(new ItemRouter({ auth: true }, { auth: false }).plugin)
       // A token endpoint at the tokenUrl: the password flow's form, refusing everyone.
       await app.register(formbody)

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { defaultTransport, eventBus, websocketGateway, type EventTransport } from 'fastkit'
+import { defaultTransport, fastkitEvents, fastkitGateway, type EventTransport } from 'fastkit'
 import type { ChatConfig } from '../config.js'
 
 /**
@@ -11,10 +11,10 @@ import type { ChatConfig } from '../config.js'
  * read inside the writing transaction, so joining or leaving takes effect with the next event.
  */
 export async function realtime(app: FastifyInstance, config: ChatConfig, transport?: EventTransport): Promise<void> {
-  await app.register(eventBus, {
+  await app.register(fastkitEvents, {
     transport: transport ?? defaultTransport({ databaseUrl: config.databaseUrl, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) }),
   })
-  await app.register(websocketGateway, {
+  await app.register(fastkitGateway, {
     path: '/ws',
     allowedOrigins: config.allowedOrigins,
   })

@@ -30,7 +30,7 @@ const MIN_SECRET_BYTES: Record<JwtAlgorithm, number> = { HS256: 32, HS384: 48, H
  * await app.register(fastkitAuth, { secret: process.env.JWT_SECRET!, issuer: 'tasks', audience: 'tasks-api' })
  * ```
  */
-export interface AuthOptions {
+export interface FastkitAuthOptions {
   /**
    * The HMAC key. At least as many bytes as the hash output (32 for HS256, RFC 7518 §3.2); a shorter
    * one is refused at start-up.
@@ -94,7 +94,7 @@ export interface AuthOptions {
  * ```
  */
 export const fastkitAuth = fp(
-  async function fastkitAuth(app: FastifyInstance, options: AuthOptions) {
+  async function fastkitAuth(app: FastifyInstance, options: FastkitAuthOptions) {
     const algorithm = options.algorithm ?? 'HS256'
     if (!(algorithm in MIN_SECRET_BYTES)) throw new Error(`fastkitAuth: unsupported algorithm ${String(algorithm)} (use HS256, HS384 or HS512)`)
     const secretBytes = typeof options.secret === 'string' ? Buffer.byteLength(options.secret) : (options.secret?.length ?? 0)

@@ -150,7 +150,7 @@ export function defaultEventKey(event: LiveEvent): string | undefined {
 const OPEN = 1
 
 /**
- * A gap-free live connection to a fastkit {@link websocketGateway}, for browsers (no Node
+ * A gap-free live connection to a fastkit {@link fastkitGateway}, for browsers (no Node
  * built-ins) and Node alike:
  *
  * - opens `url` with the `bearer, <token>` subprotocol pair, asking `token()` for each connection

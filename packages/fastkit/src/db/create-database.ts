@@ -10,36 +10,36 @@ import { PGliteDialect } from './pglite-dialect.js'
  * a connection, or a caller, forever. They apply to PostgreSQL only: PGlite has one in-process session
  * and, compiled to WebAssembly, cannot enforce server-side timeouts.
  *
- * One statement waits at most `connectionTimeoutMillis` for a connection, then `queryTimeoutMillis`
+ * One statement waits at most `connectionTimeoutMs` for a connection, then `queryTimeoutMs`
  * for its answer; either failing is a 503 (see `mapDatabaseError`). A connection that timed out on the
  * client side or lost its server is destroyed, never handed to the next request.
  *
  * @example
  * ```ts
- * createDatabase<DB>({ url, pool: { max: 20, statementTimeoutMillis: 10_000, applicationName: 'tasks-api' } })
+ * createDatabase<DB>({ url, pool: { max: 20, statementTimeoutMs: 10_000, applicationName: 'tasks-api' } })
  * ```
  */
 export interface PoolOptions {
   /** Most connections open at once. Default 10. */
   readonly max?: number
   /** How long to wait for a free connection (or a new one) before failing. Default 5 000 ms. */
-  readonly connectionTimeoutMillis?: number
+  readonly connectionTimeoutMs?: number
   /** Close connections idle this long. Default 30 000 ms. */
-  readonly idleTimeoutMillis?: number
+  readonly idleTimeoutMs?: number
   /**
    * Server-side `statement_timeout`: the longest one statement may run. Default 30 000 ms. A route may
-   * raise it for its own statements (`uow: { statementTimeoutMillis }`).
+   * raise it for its own statements (`uow: { statementTimeoutMs }`).
    */
-  readonly statementTimeoutMillis?: number
+  readonly statementTimeoutMs?: number
   /**
    * Client-side limit on waiting for one statement's answer (pg's `query_timeout`), for a server that
    * stops answering (frozen, network gone) and so cannot apply its own `statement_timeout`. Default
-   * `statementTimeoutMillis + 1 000`, so a live server cancels first and the connection stays usable.
+   * `statementTimeoutMs + 1 000`, so a live server cancels first and the connection stays usable.
    * A route that raises its statement timeout raises this one by as much.
    */
-  readonly queryTimeoutMillis?: number
+  readonly queryTimeoutMs?: number
   /** Server-side `idle_in_transaction_session_timeout`: a transaction left idle is ended. Default 60 000 ms. */
-  readonly idleInTransactionTimeoutMillis?: number
+  readonly idleInTransactionTimeoutMs?: number
   /** Reported in `pg_stat_activity`. Default `fastkit`. */
   readonly applicationName?: string
 }
@@ -167,26 +167,26 @@ const DATE = 1082
 /** The defaults of {@link PoolOptions}, in one place (the README's "Failure behaviour" lists them). */
 const POOL_DEFAULTS = {
   max: 10,
-  connectionTimeoutMillis: 5_000,
-  idleTimeoutMillis: 30_000,
-  statementTimeoutMillis: 30_000,
-  idleInTransactionTimeoutMillis: 60_000,
+  connectionTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  statementTimeoutMs: 30_000,
+  idleInTransactionTimeoutMs: 60_000,
 } as const
 
 function timeouts(options: PoolOptions = {}): { statement: number; query: number } {
-  const statement = options.statementTimeoutMillis ?? POOL_DEFAULTS.statementTimeoutMillis
-  return { statement, query: options.queryTimeoutMillis ?? statement + 1_000 }
+  const statement = options.statementTimeoutMs ?? POOL_DEFAULTS.statementTimeoutMs
+  return { statement, query: options.queryTimeoutMs ?? statement + 1_000 }
 }
 
 function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? POOL_DEFAULTS.max,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? POOL_DEFAULTS.connectionTimeoutMillis,
-    idleTimeoutMillis: options.idleTimeoutMillis ?? POOL_DEFAULTS.idleTimeoutMillis,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? POOL_DEFAULTS.connectionTimeoutMs,
+    idleTimeoutMillis: options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
     statement_timeout: timeouts(options).statement,
     query_timeout: timeouts(options).query,
-    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMillis ?? POOL_DEFAULTS.idleInTransactionTimeoutMillis,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? POOL_DEFAULTS.idleInTransactionTimeoutMs,
     application_name: options.applicationName ?? 'fastkit',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {

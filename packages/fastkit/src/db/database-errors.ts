@@ -91,8 +91,8 @@ function isUnavailableCode(code: string): boolean {
 /**
  * Which kind of "the database is not there" an error is, if any:
  * - `unavailable`: refused, reset, shut down (57P01/57P02), starting up (57P03), terminated mid-query;
- * - `timeout`: no pooled connection within `connectionTimeoutMillis`, no answer within
- *   `queryTimeoutMillis` (client side), or `statement_timeout` (57014, server side).
+ * - `timeout`: no pooled connection within `connectionTimeoutMs`, no answer within
+ *   `queryTimeoutMs` (client side), or `statement_timeout` (57014, server side).
  *
  * The pool uses it to throw away connections that cannot be trusted any more; `mapDatabaseError`
  * (in `http/`, which turns both into 503) uses it too: `db/` classifies, `http/` decides the status.

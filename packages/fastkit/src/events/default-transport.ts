@@ -28,7 +28,7 @@ export interface DefaultTransportOptions {
  *
  * @example
  * ```ts
- * await app.register(eventBus, {
+ * await app.register(fastkitEvents, {
  *   transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }),
  * })
  * ```

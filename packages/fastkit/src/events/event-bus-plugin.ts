@@ -6,14 +6,14 @@ import { EventPublisher } from './event-publisher.js'
 import type { EventTransport } from './event-transport.js'
 
 /**
- * Options of the {@link eventBus} plugin: a transport, or a bus built elsewhere.
+ * Options of the {@link fastkitEvents} plugin: a transport, or a bus built elsewhere.
  *
  * @example
  * ```ts
- * await app.register(eventBus, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
+ * await app.register(fastkitEvents, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
  * ```
  */
-export interface EventBusPluginOptions {
+export interface FastkitEventsOptions {
   /** How events reach the app's other processes; see {@link defaultTransport}. Default: memory. */
   readonly transport?: EventTransport
   /** A bus built elsewhere (then `transport` is ignored). It is started here and closed with the app. */
@@ -29,12 +29,12 @@ export interface EventBusPluginOptions {
  * @example
  * ```ts
  * await app.register(fastkit, { db })
- * await app.register(eventBus, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
- * await app.register(websocketGateway, { authenticate: (token) => app.verifyAccessToken(token) })
+ * await app.register(fastkitEvents, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
+ * await app.register(fastkitGateway, { authenticate: (token) => app.verifyAccessToken(token) })
  * ```
  */
-export const eventBus = fp(
-  async function eventBus(app: FastifyInstance, options: EventBusPluginOptions) {
+export const fastkitEvents = fp(
+  async function fastkitEvents(app: FastifyInstance, options: FastkitEventsOptions) {
     const bus =
       options.bus ??
       new EventBus({
@@ -48,5 +48,5 @@ export const eventBus = fp(
     app.addHook('onClose', async () => bus.close())
     app.log.debug({ transport: bus.transport.name }, 'event bus started')
   },
-  { name: 'fastkit.event-bus', fastify: '5.x', dependencies: ['fastkit'] },
+  { name: 'fastkit.events', fastify: '5.x', dependencies: ['fastkit'] },
 )

@@ -23,7 +23,7 @@ export type EventOf<Events extends EventMap = EventMap> = {
  * events of two processes may interleave differently than their commits did.
  *
  * `data` is copied through JSON when `publish` is called: the event carries the state of that moment.
- * Registered per request by the {@link eventBus} plugin; list it in a service's `static inject`.
+ * Registered per request by the {@link fastkitEvents} plugin; list it in a service's `static inject`.
  * Subclass it with an {@link EventMap} for typed events.
  *
  * @example

@@ -46,7 +46,7 @@ export interface MemoryTransportOptions {
  *
  * @example
  * ```ts
- * await app.register(eventBus, { transport: new MemoryTransport() })
+ * await app.register(fastkitEvents, { transport: new MemoryTransport() })
  * ```
  */
 export class MemoryTransport implements EventTransport {

@@ -51,7 +51,7 @@ const MAX_PARTIALS = 256
  *
  * @example
  * ```ts
- * await app.register(eventBus, { transport: new PostgresTransport({ url: process.env.DATABASE_URL! }) })
+ * await app.register(fastkitEvents, { transport: new PostgresTransport({ url: process.env.DATABASE_URL! }) })
  * ```
  */
 export class PostgresTransport implements EventTransport {

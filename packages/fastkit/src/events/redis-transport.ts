@@ -38,7 +38,7 @@ export interface RedisTransportOptions {
  * @example
  * ```ts
  * const transport = process.env.REDIS_URL ? new RedisTransport({ url: process.env.REDIS_URL }) : undefined
- * await app.register(eventBus, { transport })
+ * await app.register(fastkitEvents, { transport })
  * ```
  */
 export class RedisTransport implements EventTransport {

@@ -1,5 +1,5 @@
 /**
- * The topic of one user's connections: `user:<id>`. The {@link websocketGateway} subscribes every
+ * The topic of one user's connections: `user:<id>`. The {@link fastkitGateway} subscribes every
  * connection to it by default, so an app addresses events to people, computing the recipients (say, a
  * chat's current members) inside the transaction that makes the change. Membership changes then take
  * effect with the next event, with nothing to re-subscribe.

@@ -56,7 +56,7 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * The request serializer of {@link fastkitLogSerializers}: what Fastify logs of a request
+ * The request serializer of {@link logSerializers}: what Fastify logs of a request
  * (`method`, `url`, `host`, `remoteAddress`, `remotePort`), with credentials in the URL redacted and
  * no headers at all (so never `Authorization` nor the WebSocket `bearer, <token>` subprotocol).
  *
@@ -80,13 +80,13 @@ export function serializeRequest(request: FastifyRequest): Record<string, unknow
  *
  * @example
  * ```ts
- * Fastify({ logger: { level: 'info', serializers: fastkitLogSerializers } })
+ * Fastify({ logger: { level: 'info', serializers: logSerializers } })
  * ```
  */
-export const fastkitLogSerializers = { req: serializeRequest } as const
+export const logSerializers = { req: serializeRequest } as const
 
 /**
- * Fastify `logger` options with credentials kept out of every line: {@link fastkitLogSerializers}
+ * Fastify `logger` options with credentials kept out of every line: {@link logSerializers}
  * for requests (URL tokens redacted, no headers) and pino `redact` paths for headers and bodies that
  * application code logs itself. Takes the app's own `logger` option (`true`, an options object, or
  * `false`/`undefined`, returned as is) and keeps its level, stream and other serializers.
@@ -103,7 +103,7 @@ export function redactingLogger(logger: FastifyServerOptions['logger']): Fastify
   const paths = [...REDACT_PATHS, ...(Array.isArray(redact) ? redact : (redact?.paths ?? []))]
   return {
     ...options,
-    serializers: { ...(options.serializers as object | undefined), ...fastkitLogSerializers },
+    serializers: { ...(options.serializers as object | undefined), ...logSerializers },
     redact: { ...(Array.isArray(redact) ? {} : redact), paths, censor: REDACTED },
   } as FastifyServerOptions['logger']
 }

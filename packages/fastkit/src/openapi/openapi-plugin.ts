@@ -7,14 +7,14 @@ import { STATUS_CODES } from 'node:http'
 import { BEARER_AUTH_SCHEME } from './security-schemes.js'
 
 /**
- * Options of the {@link openapi} plugin: the document's title and version, and where it is served.
+ * Options of the {@link fastkitOpenApi} plugin: the document's title and version, and where it is served.
  *
  * @example
  * ```ts
- * await app.register(openapi, { title: 'Tasks API', version: '1.0.0', uiPath: false })
+ * await app.register(fastkitOpenApi, { title: 'Tasks API', version: '1.0.0', uiPath: false })
  * ```
  */
-export interface OpenApiOptions {
+export interface FastkitOpenApiOptions {
   readonly title: string
   readonly version: string
   readonly description?: string
@@ -38,12 +38,12 @@ export interface OpenApiOptions {
  *
  * @example
  * ```ts
- * await app.register(openapi, { title: 'Chat API', version: '1.0.0', tokenUrl: '/auth/login' })
+ * await app.register(fastkitOpenApi, { title: 'Chat API', version: '1.0.0', tokenUrl: '/auth/login' })
  * await app.register(new TaskRouter().plugin)
  * ```
  */
-export const openapi = fp(
-  async function openapi(app: FastifyInstance, options: OpenApiOptions) {
+export const fastkitOpenApi = fp(
+  async function fastkitOpenApi(app: FastifyInstance, options: FastkitOpenApiOptions) {
     const jsonPath = options.jsonPath ?? '/openapi.json'
     const uiPath = options.uiPath === undefined ? '/docs' : options.uiPath
     const transformObject = createJsonSchemaTransformObject({})

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { AccessTokens } from '../auth/access-tokens.js'
 import { SessionRevocations, type SessionEnd } from '../auth/session-revocations.js'
-import { fastkitLogSerializers } from '../http/log-redaction.js'
+import { logSerializers } from '../http/log-redaction.js'
 import { ForbiddenError, HttpError, isHttpError, ServiceUnavailableError, UnauthorizedError } from '../http/errors.js'
 import type { EventMessage } from '../events/event-transport.js'
 import { userTopic } from '../events/user-topic.js'
@@ -20,14 +20,14 @@ export interface GatewayUser {
 }
 
 /**
- * Options of the {@link websocketGateway} plugin: its path, how a token becomes a user, allowed origins.
+ * Options of the {@link fastkitGateway} plugin: its path, how a token becomes a user, allowed origins.
  *
  * @example
  * ```ts
- * await app.register(websocketGateway, { path: '/ws', authenticate: (token) => app.verifyAccessToken(token) })
+ * await app.register(fastkitGateway, { path: '/ws', authenticate: (token) => app.verifyAccessToken(token) })
  * ```
  */
-export interface WebSocketGatewayOptions<User extends GatewayUser = GatewayUser> {
+export interface FastkitGatewayOptions<User extends GatewayUser = GatewayUser> {
   /** The WebSocket route. Default `/ws`. */
   readonly path?: string
   /**
@@ -67,7 +67,7 @@ export interface WebSocketGatewayOptions<User extends GatewayUser = GatewayUser>
   readonly shutdownTimeoutMs?: number
 }
 
-/** The gateway's view of this process's connections: `app.websocketGateway`. */
+/** The gateway's view of this process's connections: `app.gateway`. */
 export interface WebSocketGateway {
   /** Open connections in this process. */
   readonly connectionCount: number
@@ -121,7 +121,7 @@ const UNSUPPORTED = Buffer.from(
 
 /**
  * A WebSocket endpoint that pushes the {@link EventBus}'s events to authenticated clients, as JSON
- * text frames `{ "type": …, "data": … }`. Needs {@link eventBus}; registers `@fastify/websocket` (with
+ * text frames `{ "type": …, "data": … }`. Needs {@link fastkitEvents}; registers `@fastify/websocket` (with
  * a 1001 "going away" shutdown) unless the app already did.
  *
  * - **Authentication before the upgrade**: the token comes as `?token=<t>` or as the subprotocol pair
@@ -144,8 +144,8 @@ const UNSUPPORTED = Buffer.from(
  *
  * @example
  * ```ts
- * await app.register(eventBus, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
- * await app.register(websocketGateway, {
+ * await app.register(fastkitEvents, { transport: defaultTransport({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }) })
+ * await app.register(fastkitGateway, {
  *   authenticate: (token) => app.verifyAccessToken(token), // { id } | null
  *   allowedOrigins: ['https://chat.example.com'],
  * })
@@ -153,8 +153,8 @@ const UNSUPPORTED = Buffer.from(
  * // connection of the users in `userTopic(id)` receives the event once that transaction commits
  * ```
  */
-export const websocketGateway = fp(
-  async function websocketGateway(app: FastifyInstance, options: WebSocketGatewayOptions<any>) {
+export const fastkitGateway = fp(
+  async function fastkitGateway(app: FastifyInstance, options: FastkitGatewayOptions<any>) {
     const revocations = app.container.isRegistered(SessionRevocations) ? app.container.resolve(SessionRevocations) : undefined
     const authenticate = options.authenticate ?? defaultAuthenticate(app)
     const path = options.path ?? '/ws'
@@ -297,7 +297,7 @@ export const websocketGateway = fp(
       }
     }
 
-    app.decorate('websocketGateway', {
+    app.decorate('gateway', {
       get connectionCount() {
         return connections.size
       },
@@ -313,7 +313,7 @@ export const websocketGateway = fp(
       url: path,
       schema: { hide: true } as never,
       // Whatever the app's logger: the upgrade's `?token=` never reaches a log line.
-      logSerializers: fastkitLogSerializers,
+      logSerializers: logSerializers,
       // Runs before the upgrade: whatever it throws becomes the HTTP response instead of `101`.
       preValidation: async (request) => {
         if (!request.ws) return
@@ -389,13 +389,13 @@ export const websocketGateway = fp(
       },
     })
   },
-  { name: 'fastkit.websocket-gateway', fastify: '5.x', dependencies: ['fastkit', 'fastkit.event-bus'] },
+  { name: 'fastkit.gateway', fastify: '5.x', dependencies: ['fastkit', 'fastkit.events'] },
 )
 
 /** With `fastkitAuth`: the app's access-token check, keeping the token's session and expiry. */
 function defaultAuthenticate(app: FastifyInstance): (token: string) => Promise<GatewayUser> {
   if (!app.container.isRegistered(AccessTokens)) {
-    throw new Error('websocketGateway: pass `authenticate`, or register fastkitAuth before the gateway')
+    throw new Error('fastkitGateway: pass `authenticate`, or register fastkitAuth before the gateway')
   }
   const accessTokens = app.container.resolve<AccessTokens>(AccessTokens)
   return async (token) => {

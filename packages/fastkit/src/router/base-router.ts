@@ -44,7 +44,7 @@ export interface RouteOptions {
   /** Success status code. */
   readonly status?: number
   /** Unit-of-work settings for this route: isolation level, read-only, statement timeout. */
-  readonly uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMillis'>
+  readonly uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMs'>
   /** OpenAPI summary, description and tags. */
   readonly summary?: string
   readonly description?: string

@@ -59,7 +59,7 @@ function open(baseUrl: string, options: WebSocketClientOptions): WebSocket {
 }
 
 /**
- * Opens a real WebSocket to a fastkit gateway (see `websocketGateway`) and resolves once the server
+ * Opens a real WebSocket to a fastkit gateway (see `fastkitGateway`) and resolves once the server
  * accepted it; rejects when the upgrade is refused or times out. For tests over real sockets.
  *
  * @example

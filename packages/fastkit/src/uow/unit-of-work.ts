@@ -48,7 +48,7 @@ export interface UnitOfWorkOptions {
    * client-side query timeout moves with it). Setting it runs every statement of the unit, reads
    * included, in one transaction. PostgreSQL only: PGlite accepts and ignores it.
    */
-  readonly statementTimeoutMillis?: number
+  readonly statementTimeoutMs?: number
   /** Where failures of after-commit callbacks are reported. Defaults to `console.error`. */
   readonly onCallbackError?: (error: unknown) => void
 }
@@ -349,7 +349,7 @@ export class UnitOfWork<DB = any> {
       let builder = this.#root.startTransaction()
       if (this.#options.isolationLevel) builder = builder.setIsolationLevel(this.#options.isolationLevel)
       if (this.#options.readOnly) builder = builder.setAccessMode('read only')
-      const timeout = this.#options.statementTimeoutMillis
+      const timeout = this.#options.statementTimeoutMs
       this.#trx = builder.execute()
       if (timeout !== undefined) {
         this.#trx = this.#trx.then(async (trx) => {
@@ -370,7 +370,7 @@ export class UnitOfWork<DB = any> {
   }
 
   #needsTransaction(query: RootOperationNode): boolean {
-    if (this.#trx || this.#options.statementTimeoutMillis !== undefined) return true
+    if (this.#trx || this.#options.statementTimeoutMs !== undefined) return true
     const level = this.#options.isolationLevel
     if (level && level !== 'read committed' && level !== 'read uncommitted') return true
     return !isPlainSelect(query)

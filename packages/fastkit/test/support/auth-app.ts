@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
-import { createDatabase, fastkit, fastkitAuth, type AuthOptions } from '../../src/index.js'
+import { createDatabase, fastkit, fastkitAuth, type FastkitAuthOptions } from '../../src/index.js'
 import { signJwt as signJwtWith } from '../../src/testing/index.js'
 
 /** A 48-byte secret: enough for HS256 and HS384. */
@@ -14,7 +14,7 @@ export const TEST_AUDIENCE = 'fastkit-test-api'
  * that is never started unless a route queries it (units of work are lazy).
  */
 export async function buildAuthApp(
-  options: { db?: Kysely<any>; auth?: Partial<AuthOptions>; routes?: (app: FastifyInstance) => void | Promise<void> } = {},
+  options: { db?: Kysely<any>; auth?: Partial<FastkitAuthOptions>; routes?: (app: FastifyInstance) => void | Promise<void> } = {},
 ): Promise<FastifyInstance> {
   const db = options.db ?? createDatabase<any>('memory://')
   const app = Fastify({ logger: false })

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { z } from 'zod'
-import { ConflictError, EventPublisher, eventBus, fastkit, websocketGateway, type EventTransport, type WebSocketGatewayOptions } from '../../src/index.js'
+import { ConflictError, EventPublisher, fastkitEvents, fastkit, fastkitGateway, type EventTransport, type FastkitGatewayOptions } from '../../src/index.js'
 import type { TestDB } from './schema.js'
 import { verifyTestToken } from './events-tokens.js'
 
@@ -23,12 +23,12 @@ const PublishBody = z.object({
 export async function buildEventsApp(options: {
   db: Kysely<TestDB>
   transport?: EventTransport
-  gateway?: Partial<WebSocketGatewayOptions>
+  gateway?: Partial<FastkitGatewayOptions>
 }): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'silent' } })
   await app.register(fastkit, { db: options.db })
-  await app.register(eventBus, options.transport ? { transport: options.transport } : {})
-  await app.register(websocketGateway, {
+  await app.register(fastkitEvents, options.transport ? { transport: options.transport } : {})
+  await app.register(fastkitGateway, {
     authenticate: verifyTestToken,
     allowedOrigins: [ALLOWED_ORIGIN],
     ...options.gateway,
