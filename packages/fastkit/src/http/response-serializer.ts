@@ -18,12 +18,6 @@ const MISMATCH = Symbol('fastkit.serializer.mismatch')
  * dates); when the data does not match, it hands the data to zod's serializer, which then rejects it
  * exactly as before. Returns undefined for a schema with anything else (a transform, a refinement, a
  * string length…): the route keeps zod's serializer.
- *
- * @example
- * ```ts
- * const serialize = compileResponseSerializer(z.object({ id: z.uuid(), at: z.date() }))
- * serialize?.({ id: '0b6f…', at: new Date(0), passwordHash: 'x' }) // '{"id":"0b6f…","at":"1970-01-01T00:00:00.000Z"}'
- * ```
  */
 export function compileResponseSerializer(schema: unknown): Serialize | undefined {
   if (!(schema instanceof $ZodType)) return undefined
@@ -43,11 +37,6 @@ export function compileResponseSerializer(schema: unknown): Serialize | undefine
  * fastkit's serializer compiler: a compiled serializer ({@link compileResponseSerializer}) where the
  * schema allows, fastify-type-provider-zod's (`schema.encode` + `JSON.stringify`) otherwise and for
  * data that does not match, so a response that fails its schema is still a 500 as before.
- *
- * @example
- * ```ts
- * app.setSerializerCompiler(responseSerializerCompiler) // the fastkit plugin does this
- * ```
  */
 export const responseSerializerCompiler: FastifySerializerCompiler<unknown> = (route) => {
   const fallback = zodSerializerCompiler(route as never) as Serialize

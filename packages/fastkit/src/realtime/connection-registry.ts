@@ -2,11 +2,6 @@ import type { WebSocket } from 'ws'
 
 /**
  * One open WebSocket connection of the gateway: whose it is and what it receives.
- *
- * @example
- * ```ts
- * const connection: GatewayConnection = { socket, userId: 'u1', sessionId: 's1', topics: ['user:u1'], alive: true }
- * ```
  */
 export interface GatewayConnection {
   readonly socket: WebSocket
@@ -23,13 +18,6 @@ export interface GatewayConnection {
  * Which connections this process holds, indexed by user, by session and by topic, so that delivering
  * an event, ending a session or disconnecting a user touches only the connections concerned, never
  * all of them. Knows nothing of Fastify, tokens or the event bus (the gateway's wiring does).
- *
- * @example
- * ```ts
- * const registry = new ConnectionRegistry()
- * registry.add({ socket, userId: 'u1', sessionId: undefined, topics: ['user:u1'], alive: true }) // ['user:u1']: new topic
- * registry.forTopics(['user:u1', 'user:u2'], (connection) => connection.socket.send(frame))
- * ```
  */
 export class ConnectionRegistry<C extends GatewayConnection = GatewayConnection> {
   readonly #all = new Set<C>()
