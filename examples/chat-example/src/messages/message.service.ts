@@ -36,12 +36,15 @@ export class MessageService extends BaseService<MessageRepository> {
   readonly get = this.crud.get()
 
   /**
-   * Posts as the caller. The repository's insert checks membership (404 otherwise) and takes the chat's
-   * write lock in the same statement, so a chat's messages commit, and are delivered, in order.
+   * Posts as the caller. The recipients (the chat's members) are read first, before the repository's
+   * insert, which checks membership (404 otherwise) and takes the chat's write lock in one statement:
+   * the lock is then held only for that statement, the NOTIFY and the COMMIT, so a chat's messages
+   * commit, and are delivered, in order, one round trip apart.
    */
   readonly create = this.crud.create({
-    values: (input: MessageCreate) => ({ chatId: input.chatId, senderId: this.user.id, text: input.text }),
-    after: (message) => this.notify(message.chatId, { type: 'message.created', data: message }),
+    before: (input: MessageCreate) => this.members.memberIds(input.chatId),
+    values: (input) => ({ chatId: input.chatId, senderId: this.user.id, text: input.text }),
+    after: (message, recipients) => this.events.toUsers(recipients, { type: 'message.created', data: message }),
   })
 
   /** Only the author edits a message; `editedAt` says when. */
