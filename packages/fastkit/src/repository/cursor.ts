@@ -97,9 +97,13 @@ export function decodeCursor(
 ): Cursor {
   const invalid = () => invalidCursor()
   if (!/^[A-Za-z0-9_-]{1,4096}$/.test(raw)) throw invalid()
+  const bytes = Buffer.from(raw, 'base64url')
+  // Base64url decoding drops a trailing character that completes no byte, so `cursor + 'x'` can decode
+  // to the very cursor it altered: only the one encoding this module produces is accepted.
+  if (bytes.toString('base64url') !== raw) throw invalid()
   let parsed: unknown
   try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
+    parsed = JSON.parse(bytes.toString('utf8'))
   } catch {
     throw invalid()
   }
