@@ -25,14 +25,11 @@
  * Flags: --quick, --compiled (also the compiled production start; needs `pnpm build` and
  * `pnpm --filter chat-example build`). To iterate on one route: --routes=me,get,list,post,post-ordered
  * (a subset, in that naming), --rounds=N, --only-compiled (skip the tsx start; implies --compiled),
- * --no-fanout, --cpu-prof=DIR (the compiled chat writes a V8 CPU profile there when it stops).
- * Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_FANOUT_RATE, BENCH_DATABASE_URL (the admin
- * connection), LOG_LEVEL (the chat's; default info, as users run it).
- *
- * Or --only=<parts> (a comma list): `get` (the three GET routes), `post` (the two POST rows), `fanout`.
- * More environment: BENCH_PORT_BASE (default 3901: the chat, then the baseline, the bare ws server and
- * the compiled chat on the next three ports), BENCH_CHAT_PROFILE_DIR (the chat started from source
- * writes a CPU profile there).
+ * --routes=none (only the fan-out), --no-fanout, --cpu-prof=DIR (the compiled chat writes a V8 CPU
+ * profile there when it stops). Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_FANOUT_RATE,
+ * BENCH_DATABASE_URL (the admin connection), BENCH_PORT_BASE (default 3901: the chat, then the
+ * baseline, the bare ws server and the compiled chat on the next three ports), BENCH_CHAT_PROFILE_DIR
+ * (the chat started from source writes a CPU profile there), LOG_LEVEL (the chat's; default info).
  *
  *   pnpm --filter chat-example bench --only-compiled --routes=me,get,list --rounds=4 --no-fanout
  *
@@ -61,11 +58,9 @@ const withFanout = !process.argv.includes('--no-fanout')
 const cpuProfileDir = flag('cpu-prof')
 /** Short names of the routes, for --routes=. */
 const ROUTE_KEYS = ['me', 'get', 'list', 'post', 'post-ordered'] as const
-const routeKeys = flag('routes')?.split(',') ?? [...ROUTE_KEYS]
-for (const key of routeKeys) if (!(ROUTE_KEYS as readonly string[]).includes(key)) throw new Error(`--routes: unknown route ${key} (one of ${ROUTE_KEYS.join(', ')})`)
-const onlyArg = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length)
-const parts = new Set(onlyArg?.split(',') ?? ['get', 'post', 'fanout'])
-for (const part of parts) if (!['get', 'post', 'fanout'].includes(part)) throw new Error(`--only=${onlyArg}: expected get, post, fanout or a comma list of them`)
+const routesFlag = flag('routes')
+const routeKeys = routesFlag === 'none' ? [] : (routesFlag?.split(',') ?? [...ROUTE_KEYS])
+for (const key of routeKeys) if (!(ROUTE_KEYS as readonly string[]).includes(key)) throw new Error(`--routes: unknown route ${key} (one of ${ROUTE_KEYS.join(', ')}, or none)`)
 const config = {
   rounds: Number(flag('rounds') ?? process.env.BENCH_ROUNDS ?? (quick ? 1 : 4)),
   seconds: Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 4)),
@@ -471,7 +466,7 @@ async function main(): Promise<void> {
   const baseline: Contender = { name: 'baseline', port: PORTS.baseline }
   const measured = [...contenders, baseline]
 
-  const all = routes(s).filter((r) => parts.has(r.name.startsWith('POST') ? 'post' : 'get'))
+  const all = routes(s)
   for (const c of contenders) await compareAnswers(all, s, c.port)
   // Warm every server (JIT, pools, caches) before the first measured round (not in --quick: it only
   // checks that everything runs).
@@ -488,7 +483,7 @@ async function main(): Promise<void> {
   }
 
   const fan = new Map<string, FanoutResult[]>([...contenders.map((c) => [c.name, []] as [string, FanoutResult[]]), ['bare ws', []]])
-  for (let round = 1; withFanout && parts.has('fanout') && round <= config.fanoutRounds; round++) {
+  for (let round = 1; withFanout && round <= config.fanoutRounds; round++) {
     for (const c of contenders) fan.get(c.name)!.push(await fanout('chat', s, c.port))
     fan.get('bare ws')!.push(await fanout('bare', s))
   }
@@ -512,9 +507,9 @@ async function main(): Promise<void> {
   console.log(rows.join('\n'))
   console.log('')
   const bare = fan.get('bare ws')!
-  if (withFanout && parts.has('fanout')) console.log(`fan-out: ${config.members} sockets in one chat, ${config.fanoutRate} posts/s × ${config.fanoutSeconds} s (${config.fanoutRate * config.members} deliveries/s offered), ${config.fanoutRounds} rounds, median:`)
-  if (withFanout && parts.has('fanout')) console.log('| server | deliveries/s | / bare ws | delivered per round | p50 POST→receipt ms | p99 POST→receipt ms |\n|---|---|---|---|---|---|')
-  for (const [name, results] of withFanout && parts.has('fanout') ? fan : []) {
+  if (withFanout) console.log(`fan-out: ${config.members} sockets in one chat, ${config.fanoutRate} posts/s × ${config.fanoutSeconds} s (${config.fanoutRate * config.members} deliveries/s offered), ${config.fanoutRounds} rounds, median:`)
+  if (withFanout) console.log('| server | deliveries/s | / bare ws | delivered per round | p50 POST→receipt ms | p99 POST→receipt ms |\n|---|---|---|---|---|---|')
+  for (const [name, results] of withFanout ? fan : []) {
     const ratio = median(results.map((r, i) => r.perSecond / bare[i]!.perSecond))
     console.log(`| ${name} | ${fmt(median(results.map((r) => r.perSecond)))} | ${fmt(ratio, 2)} | ${results.map((r) => `${r.delivered}/${r.posted * r.sockets}${r.refused ? ` (${r.refused} POSTs refused 503)` : ''}`).join(', ')} | ${fmt(median(results.map((r) => r.p50)))} | ${fmt(median(results.map((r) => r.p99)))} |`)
   }

@@ -23,7 +23,7 @@ export class MessageRepository extends BaseRepository<DB, 'messages'> {
   override async create(values: Insertable<MessagesTable>): Promise<Message> {
     const { chatId, senderId, text } = values
     const { rows } = await sql<Message>`
-      with clock as (${stampUnderLock(chatId, sql`and exists (select 1 from chat_members where chat_id = ${chatId} and user_id = ${senderId})`)})
+      with clock as (${stampUnderLock(chatId, senderId)})
       insert into messages (chat_id, sender_id, text, created_at, updated_at)
       select ${chatId}::uuid, ${senderId}::uuid, ${text}::text, at, at from clock
       returning *`.execute(this.db)
@@ -49,16 +49,20 @@ export class MessageRepository extends BaseRepository<DB, 'messages'> {
 
 /**
  * Upserts the chat's clock row (locking it until the transaction ends) to the next stamp, returned as
- * `at`, if the chat exists and `condition` (a `and …`, or nothing) holds. ON CONFLICT DO UPDATE works
+ * `at`, if the chat exists and `senderId` is one of its members. ON CONFLICT DO UPDATE works
  * on the latest committed version of the row, so a post that waited for the lock still stamps after
  * the one it waited for. The chat's row is locked FOR KEY SHARE first (as the message's foreign key
  * would at the end of the statement, but before the clock): a chat being deleted makes the post wait
  * and find no chat, instead of a deadlock between the delete's cascade and the post.
  */
-function stampUnderLock(chatId: string, condition: RawBuilder<unknown>): RawBuilder<unknown> {
+function stampUnderLock(chatId: string, senderId: string): RawBuilder<Date> {
   return sql`
     insert into chat_message_clocks as c (chat_id, last_created_at)
-    select id, clock_timestamp() from (select id from chats where id = ${chatId} ${condition} for key share) as chat
+    select id, clock_timestamp() from (
+      select id from chats
+      where id = ${chatId} and exists (select 1 from chat_members where chat_id = ${chatId} and user_id = ${senderId})
+      for key share
+    ) as chat
     on conflict (chat_id) do update set last_created_at = greatest(clock_timestamp(), c.last_created_at + interval '1 microsecond')
     returning last_created_at as at`
 }
