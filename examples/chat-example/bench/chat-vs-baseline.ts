@@ -56,6 +56,8 @@ const onlyCompiled = process.argv.includes('--only-compiled')
 const compiled = onlyCompiled || process.argv.includes('--compiled')
 const withFanout = !process.argv.includes('--no-fanout')
 const cpuProfileDir = flag('cpu-prof')
+/** Seconds of warm-up per route and server before the first round (BENCH_WARMUP_SECONDS; 0 skips it, e.g. to profile only measured requests). */
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 1)
 /** Short names of the routes, for --routes=. */
 const ROUTE_KEYS = ['me', 'get', 'list', 'post', 'post-ordered'] as const
 const routesFlag = flag('routes')
@@ -231,7 +233,7 @@ const startCompiled = () => {
   const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfileDir)}`] : []
   return start('chat (compiled)', [...profile, 'dist/src/main.js'], PORTS.compiled, { ...chatEnv, NODE_ENV: 'production' })
 }
-const startBaseline = () => start('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], PORTS.baseline, { DATABASE_URL: databaseUrl, JWT_SECRET: secret })
+const startBaseline = () => start('baseline', [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfileDir)}`] : []), '--import', 'tsx', 'bench/baseline-server.ts'], PORTS.baseline, { DATABASE_URL: databaseUrl, JWT_SECRET: secret })
 
 // ---------------------------------------------------------------------------------------------- HTTP
 
@@ -470,8 +472,8 @@ async function main(): Promise<void> {
   for (const c of contenders) await compareAnswers(all, s, c.port)
   // Warm every server (JIT, pools, caches) before the first measured round (not in --quick: it only
   // checks that everything runs).
-  for (const route of quick ? [] : all) {
-    for (const c of measured) await autocannon({ connections: config.connections, duration: 1, ...route.options(c.port) })
+  for (const route of quick || warmupSeconds === 0 ? [] : all) {
+    for (const c of measured) await autocannon({ connections: config.connections, duration: warmupSeconds, ...route.options(c.port) })
   }
 
   const samples = new Map(all.map((r) => [r.name, new Map(measured.map((c) => [c.name, [] as Sample[]]))]))
