@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Kysely } from 'kysely'
-import { fastkit, provide, token, UnitOfWork, type Dependencies } from '../src/index.js'
+import { fastkit, provide, resolve, token, UnitOfWork, type Dependencies } from '../src/index.js'
 // after fastkit, which loads the reflect-metadata polyfill tsyringe insists on
 import { container as globalContainer } from 'tsyringe'
 import { dialectsUnderTest } from '../src/testing/index.js'
@@ -290,5 +290,72 @@ describe('provide()', () => {
     )
     container.register(Config, { useValue: { url: 'x' } })
     expect(container.resolve(NeedsConfig).config).toEqual({ url: 'x' })
+  })
+
+  describe('resolve() answers what tsyringe would, without writing to the request container', () => {
+    const Greeting = token<string>('Greeting')
+    class Repo {
+      static readonly inject = [Greeting] as const
+      constructor(readonly greeting: string) {}
+    }
+    class Service {
+      static readonly inject = [Repo, Greeting] as const
+      constructor(
+        readonly repo: Repo,
+        readonly greeting: string,
+      ) {}
+    }
+    function rootWithService() {
+      const root = globalContainer.createChildContainer()
+      root.register(Greeting, { useValue: 'root' })
+      provide(root, Service)
+      return root
+    }
+
+    test('one instance per container, a new one per child, and the nearest registration wins for dependencies too', () => {
+      const root = rootWithService()
+      const request = root.createChildContainer()
+      const service = resolve(request, Service)
+      expect(resolve(request, Service)).toBe(service)
+      expect(resolve(request, Repo)).toBe(service.repo)
+      expect(request.resolve(Service)).toBe(service) // tsyringe's own resolve shares the instance
+      expect(service.greeting).toBe('root')
+      const other = root.createChildContainer()
+      other.register(Greeting, { useValue: 'request' })
+      expect(resolve(other, Service)).not.toBe(service)
+      expect(resolve(other, Service).repo.greeting).toBe('request')
+    })
+
+    test('a registration made after provide() replaces it, in the root or in a request', () => {
+      const root = rootWithService()
+      const fake = new Repo('fake')
+      root.register(Repo, { useValue: fake })
+      expect(resolve(root.createChildContainer(), Service).repo).toBe(fake)
+      const request = rootWithService().createChildContainer()
+      const own = new Repo('own')
+      request.registerInstance(Repo, own)
+      expect(resolve(request, Service).repo).toBe(own)
+    })
+
+    test('leaves no entries in the request container for keys registered above it', () => {
+      const root = rootWithService()
+      const request = root.createChildContainer()
+      resolve(request, Service)
+      const registry = (request as unknown as { _registry: { _registryMap: Map<unknown, unknown> } })._registry._registryMap
+      expect([...registry.keys()]).toEqual([])
+    })
+
+    test('interceptors, unregistered classes and disposed containers go through tsyringe', async () => {
+      const root = rootWithService()
+      const request = root.createChildContainer()
+      const seen: unknown[] = []
+      request.afterResolution(Repo, (_token, result) => seen.push(result))
+      const service = resolve(request, Service)
+      expect(seen).toEqual([service.repo])
+      class Plain {}
+      expect(resolve(request, Plain)).toBeInstanceOf(Plain)
+      await request.dispose()
+      expect(() => resolve(request, Service)).toThrow(/disposed/)
+    })
   })
 })

@@ -8,7 +8,7 @@ import type {
   preHandlerHookHandler,
 } from 'fastify'
 import { z } from 'zod'
-import { provide, type InjectList } from '../di/provide.js'
+import { provide, resolve, type InjectList } from '../di/provide.js'
 import { ProblemSchema } from '../http/problem-details.js'
 import { BEARER_AUTH_SCHEME } from '../openapi/security-schemes.js'
 import type { BaseService } from '../service/base-service.js'
@@ -446,9 +446,9 @@ export abstract class BaseRouter<C extends ServiceClass> {
           request,
           reply,
           get service() {
-            // A plain cast: tsyringe types `resolve(C)` by C's constraint (a BaseService); it returns an
+            // A plain cast: `resolve` types a class key by its constraint (a BaseService); it returns an
             // instance of C itself, built by provide() from C's checked `static inject`.
-            return request.container.resolve(service) as InstanceType<C>
+            return resolve(request.container, service) as InstanceType<C>
           },
           body: request.body,
           query: request.query,
