@@ -1,4 +1,4 @@
-import { sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type SqlBool, type Updateable } from 'kysely'
+import { createQueryId, sql, type CompiledQuery, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type SqlBool, type Updateable } from 'kysely'
 import { UnitOfWork } from '../uow/unit-of-work.js'
 import { isDatabaseError } from '../db/database-errors.js'
 import { decodeCursor, encodeCursor, invalidCursor, type CursorKeyType } from './cursor.js'
@@ -101,11 +101,46 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
   }
 
   async #findOne(where: Filter<any>, scope: Scope<DB, TB> | undefined): Promise<RowOf<DB, TB> | undefined> {
-    const query = this.#anyDb
+    const cached = scope ? undefined : this.#cachedFindOne(where)
+    if (cached) return (await this.#anyDb.executeQuery(cached)).rows[0] as RowOf<DB, TB> | undefined
+    return (await this.#findOneQuery(where, scope).executeTakeFirst()) as RowOf<DB, TB> | undefined
+  }
+
+  #findOneQuery(where: Filter<any>, scope: Scope<DB, TB> | undefined) {
+    return this.#anyDb
       .selectFrom(this.#tableName)
       .selectAll(this.#tableName)
       .where((eb) => this.#conditions(eb, where, scope))
-    return (await query.limit(1).executeTakeFirst()) as RowOf<DB, TB> | undefined
+      .limit(1)
+  }
+
+  /**
+   * `findById(id)` and `findOne({ a, b })` without a scope, with plain values, compile to the same SQL
+   * every time: it is built once per database and field list, and each call only fills in the values
+   * (building and compiling a Kysely query costs more than the rest of the call on a hot route).
+   * `undefined` when `where` is anything else.
+   */
+  #cachedFindOne(where: Filter<any>): CompiledQuery | undefined {
+    const fields = Object.keys(where)
+    const values: unknown[] = []
+    for (const field of fields) {
+      const value = where[field]
+      const type = typeof value
+      if (type !== 'string' && type !== 'number' && type !== 'boolean' && type !== 'bigint') return undefined
+      values.push(value)
+    }
+    const root = this.uow.root as object
+    let templates = findOneTemplates.get(root)
+    if (!templates) findOneTemplates.set(root, (templates = new Map()))
+    const key = `${this.table}\u0000${fields.join('\u0000')}`
+    let template = templates.get(key)
+    if (template === undefined) {
+      template = compileFindOneTemplate(this.#findOneQuery(Object.fromEntries(fields.map((field, i) => [field, slotMarker(i)])), undefined).compile(), fields.length)
+      templates.set(key, template)
+    }
+    if (template === null) return undefined
+    const parameters = template.parameters.map((p) => (p instanceof Slot ? values[p.index] : p))
+    return { query: template.query, sql: template.sql, parameters, queryId: createQueryId() }
   }
 
   /**
@@ -389,6 +424,39 @@ function sortIdOf(keys: readonly { field: string; desc: boolean }[]): string {
 
 /** The filter operators that are plain SQL comparisons. */
 const COMPARISONS: Readonly<Record<string, '=' | '<>' | '<' | '<=' | '>' | '>='>> = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' }
+
+/** Where the value of the `index`th field goes among a template's parameters. */
+class Slot {
+  constructor(readonly index: number) {}
+}
+
+/** A compiled `findOne` whose parameters are the values of its fields ({@link Slot}s) or constants. */
+interface FindOneTemplate {
+  readonly query: CompiledQuery['query']
+  readonly sql: string
+  readonly parameters: readonly unknown[]
+}
+
+/** Per database (its dialect and plugins shape the SQL), per table and field list; `null`: not cacheable. */
+const findOneTemplates = new WeakMap<object, Map<string, FindOneTemplate | null>>()
+
+/** The value compiled in place of the `index`th field's value, found again among the parameters. */
+function slotMarker(index: number): string {
+  return `\u0000fastkit-slot-${index}\u0000`
+}
+
+/** The template of `compiled`, or `null` unless each slot marker is exactly one parameter (and nowhere in the SQL). */
+function compileFindOneTemplate(compiled: CompiledQuery, slots: number): FindOneTemplate | null {
+  const seen = new Array<number>(slots).fill(0)
+  const parameters = compiled.parameters.map((p) => {
+    const slot = typeof p === 'string' ? /^\u0000fastkit-slot-(\d+)\u0000$/.exec(p) : null
+    if (!slot) return p
+    seen[Number(slot[1])]!++
+    return new Slot(Number(slot[1]))
+  })
+  if (seen.some((n) => n !== 1) || compiled.sql.includes('fastkit-slot-')) return null
+  return { query: compiled.query, sql: compiled.sql, parameters }
+}
 
 function isOperatorObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !(value instanceof Date) && !Array.isArray(value)

@@ -148,6 +148,14 @@ export class UnitOfWork<DB = any> {
     return this.#db
   }
 
+  /**
+   * The database this unit runs on (the app's `db`), for caches that depend on its dialect and plugins.
+   * @internal
+   */
+  get root(): Kysely<DB> {
+    return this.#root
+  }
+
   get state(): UnitOfWorkState {
     return this.#state
   }
