@@ -1,6 +1,6 @@
 // BaseRepository.findById / findOne: unscoped lookups by plain values reuse one compiled query per
 // database and field list; everything else is built per call. Both must answer the same rows.
-import { CamelCasePlugin, sql, type Kysely } from 'kysely'
+import { CamelCasePlugin, sql, type Generated, type Kysely } from 'kysely'
 import { describe, expect, test } from 'vitest'
 import { BaseRepository, UnitOfWork } from '../src/index.js'
 import { dialectsUnderTest } from '../src/testing/index.js'
@@ -61,7 +61,7 @@ describe.each(dialectsUnderTest())('BaseRepository.findById / findOne on %s', (k
     const snake = t.db.withPlugin(new CamelCasePlugin())
     await sql`create table if not exists fruit_notes (id uuid primary key default gen_random_uuid(), item_name text not null)`.execute(t.db)
     interface NotesDB {
-      fruitNotes: { id: string; itemName: string }
+      fruitNotes: { id: Generated<string>; itemName: string }
     }
     class NoteRepository extends BaseRepository<NotesDB, 'fruitNotes'> {
       readonly table = 'fruitNotes'

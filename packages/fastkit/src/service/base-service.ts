@@ -220,6 +220,13 @@ export abstract class BaseService<R extends BaseRepository<any, any>> {
    * the subclass is read until an operation runs.
    */
   protected get crud(): CrudBuilder<R> {
+    // Built once per service instance (a request's services declare several operations from it).
+    return (this.#crud ??= this.#buildCrud())
+  }
+
+  #crud: CrudBuilder<R> | undefined
+
+  #buildCrud(): CrudBuilder<R> {
     // The one double cast of the spine (SPINE.md allows 3): `R` is a BaseRepository<DbOf<R>, TableOf<R>>, whose methods take and
     // return exactly these types, but TypeScript cannot resolve a generic R's method types. The ids and
     // values are unchecked here; CrudBuilder's signatures check them where a service declares its ops.
