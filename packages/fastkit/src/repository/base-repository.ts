@@ -206,10 +206,9 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     })) as Record<string, unknown>[]
 
     const hasMore = rows.length > limit
-    const page = hasMore ? rows.slice(0, limit) : rows
-    const last = page[page.length - 1]
-    const nextCursor = hasMore && last ? this.#encode(keys, (i) => last[`fkcursor${i}`] as string | null) : null
-    for (const row of page) for (let i = 0; i < keys.length; i++) delete row[`fkcursor${i}`]
+    const last = hasMore ? rows[limit - 1] : undefined
+    const nextCursor = last ? this.#encode(keys, (i) => last[`fkcursor${i}`] as string | null) : null
+    const page = withoutCursorColumns(hasMore ? rows.slice(0, limit) : rows, keys.length)
     if (backward) page.reverse()
     const total = query.count ? await this.count(query.where, options) : undefined
     return { items: page as RowOf<DB, TB>[], nextCursor, ...(total === undefined ? {} : { total }) }
@@ -424,6 +423,23 @@ function sortIdOf(keys: readonly { field: string; desc: boolean }[]): string {
 
 /** The filter operators that are plain SQL comparisons. */
 const COMPARISONS: Readonly<Record<string, '=' | '<>' | '<' | '<=' | '>' | '>='>> = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' }
+
+/**
+ * The rows without the `fkcursor<i>` columns a page selects for its cursor: copied into new objects,
+ * all of one shape, rather than `delete`d (which turns every row into a slow dictionary object, and
+ * the response serializer then reads each field by hash lookup).
+ */
+function withoutCursorColumns(rows: Record<string, unknown>[], cursorColumns: number): Record<string, unknown>[] {
+  const first = rows[0]
+  if (!first) return rows
+  const cursor = new Set(Array.from({ length: cursorColumns }, (_, i) => `fkcursor${i}`))
+  const fields = Object.keys(first).filter((key) => !cursor.has(key))
+  return rows.map((row) => {
+    const copy: Record<string, unknown> = {}
+    for (const field of fields) copy[field] = row[field]
+    return copy
+  })
+}
 
 /** Where the value of the `index`th field goes among a template's parameters. */
 class Slot {
