@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
@@ -32,6 +32,33 @@ describe('the chat logger (README, "In production")', () => {
     expect(messages[0]).toBe('line 0')
     expect(messages[19_999]).toBe('line 19999')
     expect(messages.at(-1)).toBe('stopped')
+  })
+
+  test('in production a lone line on a quiet server is written within a fraction of a second, not held until more follow', async () => {
+    const script = `
+      const { createLogger } = await import('./src/logging.ts')
+      const log = await createLogger(process.env, false)
+      log.info('alone')
+      setTimeout(() => {}, 5_000)
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: exampleDir,
+      env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    try {
+      const started = performance.now()
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))
+        child.once('exit', (code) => reject(new Error(`exited (${code}) before writing`)))
+      })
+      // tsx's start-up is most of it; the line waited at most the 200 ms flush interval.
+      expect(performance.now() - started).toBeLessThan(4_000)
+      expect((JSON.parse(line) as { msg: string }).msg).toBe('alone')
+      expect(child.exitCode).toBeNull()
+    } finally {
+      child.kill()
+    }
   })
 
   test('outside production the lines are written as they are logged, the same JSON', async () => {
