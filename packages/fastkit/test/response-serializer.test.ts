@@ -64,6 +64,21 @@ describe('compiled response serializer', () => {
     }
   })
 
+  test('every UTF-16 code unit, alone and in surrogate pairs, is quoted exactly as JSON.stringify quotes it', () => {
+    const serialize = compileResponseSerializer(z.object({ s: z.string() }))!
+    for (let unit = 0; unit <= 0xffff; unit++) {
+      const text = `a${String.fromCharCode(unit)}b`
+      expect(serialize({ s: text })).toBe(JSON.stringify({ s: text }))
+    }
+    for (const text of ['', '😀', 'x😀"y', '\ud83d\ude00\\', '\udc00\ud800', 'plain text, no escapes']) {
+      expect(serialize({ s: text })).toBe(JSON.stringify({ s: text }))
+    }
+    // Formats whose alphabet needs no escaping are quoted without the escape test; others keep it.
+    const formats = compileResponseSerializer(z.object({ u: z.uuid(), b: z.base64url(), e: z.email() }))!
+    const data = { u: id, b: 'AbC-_09', e: 'ann@example.com' }
+    expect(formats(data)).toBe(viaZod(z.object({ u: z.uuid(), b: z.base64url(), e: z.email() }), data))
+  })
+
   test('a column not in the read schema never leaves, and dates are ISO strings', () => {
     const serialize = compileResponseSerializer(UserRead)!
     const row = { id, username: 'ann', createdAt: at, passwordHash: '$argon2id$secret', nested: { passwordHash: 'x' } }
