@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onSendHookHandler } from 'fastify'
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { STATUS_CODES } from 'node:http'
 import { BEARER_AUTH_SCHEME } from './security-schemes.js'
@@ -64,19 +64,21 @@ export const fastkitOpenApi = fp(
     })
     // Routes declare the bearer scheme; with a token URL, the OAuth2 scheme is accepted as an alternative.
     if (options.tokenUrl) {
+      // Swagger UI's Authorize dialog shows only OAuth2's `error` / `error_description` of a failed
+      // login; the problem+json fields stay for every other client. A hook of the token route only:
+      // no other request pays for it.
+      const tokenUrl = options.tokenUrl
+      const withOAuth2Fields: onSendHookHandler = (_request, reply, payload, done) => {
+        if (reply.statusCode < 400 || typeof payload !== 'string') return done(null, payload)
+        if (!String(reply.getHeader('content-type') ?? '').includes('application/problem+json')) return done(null, payload)
+        done(null, JSON.stringify(withOAuth2Error(JSON.parse(payload) as ProblemBody, reply.statusCode)))
+      }
       app.addHook('onRoute', (route) => {
         const schema = route.schema as { security?: Record<string, string[]>[] } | undefined
         if (schema?.security?.some((s) => BEARER_AUTH_SCHEME in s) && !schema.security.some((s) => 'oauth2' in s)) {
           schema.security = [...schema.security, { oauth2: [] }]
         }
-      })
-      // Swagger UI's Authorize dialog shows only OAuth2's `error` / `error_description` of a failed
-      // login; the problem+json fields stay for every other client.
-      const tokenUrl = options.tokenUrl
-      app.addHook('onSend', async (request, reply, payload) => {
-        if (request.routeOptions.url !== tokenUrl || reply.statusCode < 400 || typeof payload !== 'string') return payload
-        if (!String(reply.getHeader('content-type') ?? '').includes('application/problem+json')) return payload
-        return JSON.stringify(withOAuth2Error(JSON.parse(payload) as ProblemBody, reply.statusCode))
+        if (route.url === tokenUrl) route.onSend = [...(route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]), withOAuth2Fields]
       })
     }
     app.get(jsonPath, { schema: { hide: true } }, async () => app.swagger())
