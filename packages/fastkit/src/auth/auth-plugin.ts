@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { provide } from '../di/provide.js'
 import { UnauthorizedError } from '../http/errors.js'
-import { AccessTokens, authUserOf, JwtAccessTokens } from './access-tokens.js'
+import { AccessTokens, authUserOf, JwtAccessTokens, type AccessTokenClaims } from './access-tokens.js'
 import { Argon2PasswordHasher } from './argon2-password-hasher.js'
 import { CurrentUser, type AuthUser } from './current-user.js'
 import { KnownUsers } from './known-users.js'
@@ -155,12 +155,29 @@ export const fastkitAuth = fp(
     app.decorateRequest('accessTokenClaims', null)
     app.decorate('issueAccessToken', (user: AuthUser) => accessTokens.issue(user))
     app.decorate('verifyAccessToken', (token: string) => accessTokens.verify(token))
-    app.decorate('authenticate', async function authenticate(request: FastifyRequest) {
-      const claims = await accessTokens.verifyClaims(bearerToken(request))
+    const signIn = (request: FastifyRequest, claims: AccessTokenClaims) => {
       const user = authUserOf(claims)
       request.user = user
       request.accessTokenClaims = claims
       request.container.register(CurrentUser, { useValue: user })
+    }
+    // A callback preHandler: the usual request (sessions loaded, user confirmed within the minute)
+    // is authenticated without a promise.
+    app.decorate('authenticate', function authenticate(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) {
+      let claims: AccessTokenClaims | Promise<AccessTokenClaims>
+      try {
+        claims = accessTokens.claimsOf(bearerToken(request))
+      } catch (error) {
+        return done(error as Error)
+      }
+      if (!(claims instanceof Promise)) {
+        signIn(request, claims)
+        return done()
+      }
+      claims.then((verified) => {
+        signIn(request, verified)
+        done()
+      }, done)
     })
   },
   { name: 'fastkit.auth', fastify: '5.x', dependencies: ['fastkit'] },

@@ -37,10 +37,15 @@ export class KnownUsers {
     this.#now = options.now ?? Date.now
   }
 
+  /** Whether `userId` was confirmed within `ttlMs` (then {@link exists} answers true from memory). */
+  isConfirmed(userId: string): boolean {
+    const confirmedAt = this.#confirmed.get(userId)
+    return confirmedAt !== undefined && this.#now() - confirmedAt < this.#ttlMs
+  }
+
   /** Whether `userId` exists: from memory when confirmed within `ttlMs`, else from `exists`. */
   exists(userId: string): Promise<boolean> {
-    const confirmedAt = this.#confirmed.get(userId)
-    if (confirmedAt !== undefined && this.#now() - confirmedAt < this.#ttlMs) return Promise.resolve(true)
+    if (this.isConfirmed(userId)) return Promise.resolve(true)
     let pending = this.#pending.get(userId)
     if (!pending) {
       pending = this.#lookup(userId)
