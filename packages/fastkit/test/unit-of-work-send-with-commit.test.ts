@@ -190,5 +190,32 @@ if (dialectsUnderTest().includes('postgres')) {
         await bus.close()
       }
     })
+
+    test('EventBus.publishInTransaction given the unit queues the NOTIFY with the COMMIT; given uow.db it runs it at once, as before', async () => {
+      const bus = new EventBus({ transport: new PostgresTransport({ url: t.url, channel: uniqueChannel('fastkit_swc') }) })
+      await bus.start()
+      try {
+        const received: unknown[] = []
+        bus.subscribe('t', (message) => received.push(message.data))
+        const logs: string[][] = []
+        for (const target of ['uow', 'db'] as const) {
+          const recorder = recordPgClients()
+          restore = recorder.restore
+          await UnitOfWork.run(t.db, async (uow) => {
+            await uow.db.insertInto('items').values({ name: target }).execute()
+            uow.beforeCommit(() => bus.publishInTransaction(target === 'uow' ? uow : uow.db, { topics: ['t'], type: 'x', data: target }))
+          })
+          restore()
+          restore = undefined
+          logs.push(recorder.log)
+        }
+        const [withUnit, withDb] = logs as [string[], string[]]
+        expect(withUnit.indexOf('send commit')).toBeLessThan(withUnit.indexOf('answer notify'))
+        expect(withDb.indexOf('answer notify')).toBeLessThan(withDb.indexOf('send commit'))
+        await expect.poll(() => received).toEqual(['uow', 'db'])
+      } finally {
+        await bus.close()
+      }
+    })
   })
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { CompiledQuery, Kysely } from 'kysely'
-import { UnitOfWork } from '../uow/unit-of-work.js'
+import type { UnitOfWork } from '../uow/unit-of-work.js'
 import { MemoryTransport } from './memory-transport.js'
 import type { EventMessage, EventTransport, TransportEnvelope } from './event-transport.js'
 
@@ -125,7 +125,9 @@ export class EventBus {
       throw new TypeError(`The ${this.transport.name} transport cannot publish inside a transaction`)
     }
     const list = snapshotMessages(Array.isArray(messages) ? (messages as readonly EventMessage[]) : [messages as EventMessage])
-    const uow = target instanceof UnitOfWork ? target : undefined
+    // Told apart by shape, not `instanceof`: a second copy of fastkit (say, source and build) has a
+    // UnitOfWork class of its own. A Kysely instance has no `sendWithCommit`.
+    const uow = typeof (target as Partial<UnitOfWork>).sendWithCommit === 'function' ? (target as UnitOfWork) : undefined
     const db = uow ? uow.db : (target as Kysely<any>)
     const sendWithCommit = uow && ((query: CompiledQuery) => uow.sendWithCommit(query))
     for (let start = 0; start < list.length; start += this.#maxBatch) {
