@@ -110,17 +110,38 @@ describe.each(dialectsUnderTest())('UnitOfWork.sendWithCommit on %s', (kind) => 
 })
 
 /**
- * What the app sees of node-postgres: when each statement is handed to a client (`send`) and when
- * its answer is handed back to the app (`answer`, through the promise the client returned).
+ * What the app sees of node-postgres: when each statement is handed to a client (`send`), whether
+ * the client wrote it to the socket right then (`written`, else it waits in the client's queue for
+ * the answer to the one before), and when its answer is handed back to the app (`answer`, through
+ * the promise the client returned).
  */
 function recordPgClients(): { log: string[]; restore: () => void } {
   const log: string[] = []
   const original = pg.Client.prototype.query
+  const writes = new WeakMap<object, { count: number }>()
+  const countWrites = (client: pg.Client) => {
+    const stream = (client as unknown as { connection: { stream: { write: (...a: unknown[]) => boolean } } }).connection.stream
+    let counter = writes.get(stream)
+    if (!counter) {
+      const c = { count: 0 }
+      counter = c
+      writes.set(stream, c)
+      const write = stream.write
+      stream.write = function (this: unknown, ...args: unknown[]) {
+        c.count++
+        return write.apply(this, args)
+      }
+    }
+    return counter
+  }
   pg.Client.prototype.query = function (this: pg.Client, config: unknown, ...rest: unknown[]) {
     const text = (typeof config === 'string' ? config : (config as { text?: string } | undefined)?.text) ?? '?'
     const label = verb(text) === 'select' && text.includes('pg_notify') ? 'notify' : verb(text)
     log.push(`send ${label}`)
+    const counter = countWrites(this)
+    const before = counter.count
     const result = (original as (...args: unknown[]) => unknown).call(this, config, ...rest)
+    log.push(`${counter.count > before ? 'written' : 'queued'} ${label}`)
     if (result && typeof (result as Promise<unknown>).then === 'function') {
       ;(result as Promise<unknown>).then(
         () => log.push(`answer ${label}`),
@@ -141,7 +162,7 @@ if (dialectsUnderTest().includes('postgres')) {
       restore = undefined
     })
 
-    test('COMMIT is handed to the connection before the queued NOTIFY is answered', async () => {
+    test('COMMIT is written to the server right behind the queued NOTIFY, before its answer', async () => {
       const recorder = recordPgClients()
       restore = recorder.restore
       await UnitOfWork.run(t.db, async (uow) => {
@@ -150,8 +171,38 @@ if (dialectsUnderTest().includes('postgres')) {
       })
       const { log } = recorder
       expect(log.filter((entry) => entry.startsWith('send'))).toEqual(['send begin', 'send insert', 'send notify', 'send commit'])
-      expect(log.indexOf('send commit')).toBeLessThan(log.indexOf('answer notify'))
+      // Both on the wire before the NOTIFY's answer reached the app: the server runs the COMMIT
+      // without waiting for this process at all.
+      expect(log.indexOf('written commit')).toBeGreaterThan(log.indexOf('written notify'))
+      expect(log.indexOf('written commit')).toBeLessThan(log.indexOf('answer notify'))
       expect(log.indexOf('answer notify')).toBeLessThan(log.indexOf('answer commit'))
+      // Lone statements are written as before (the client leaves pipeline mode once idle).
+      expect(log.filter((entry) => entry.startsWith('queued'))).toEqual([])
+    })
+
+    test('a queued statement that times out, or loses the connection, fails the commit and stores nothing; the pool recovers', async () => {
+      const calls: string[] = []
+      await expect(
+        UnitOfWork.run(
+          t.db,
+          async (uow) => {
+            await uow.db.insertInto('items').values({ name: 'slow' }).execute()
+            uow.afterCommit(() => calls.push('after'))
+            uow.sendWithCommit(sql`select pg_sleep(2)`.compile(uow.db))
+          },
+          { statementTimeoutMs: 100 },
+        ),
+      ).rejects.toMatchObject({ code: '57014' })
+      await expect(
+        UnitOfWork.run(t.db, async (uow) => {
+          await uow.db.insertInto('items').values({ name: 'lost' }).execute()
+          uow.afterCommit(() => calls.push('after'))
+          uow.sendWithCommit(sql`select pg_terminate_backend(pg_backend_pid())`.compile(uow.db))
+        }),
+      ).rejects.toMatchObject({ code: '57P01' })
+      expect(calls).toEqual([])
+      for (let i = 0; i < 3; i++) await UnitOfWork.run(t.db, (uow) => uow.db.insertInto('items').values({ name: `next-${i}` }).execute())
+      expect(await names(t.db)).toEqual(['next-0', 'next-1', 'next-2'])
     })
 
     test('an EventPublisher on the PostgreSQL transport queues its NOTIFY with the COMMIT; the event arrives once committed', async () => {
@@ -170,8 +221,8 @@ if (dialectsUnderTest().includes('postgres')) {
         restore()
         restore = undefined
         const { log } = recorder
-        expect(log.indexOf('send notify')).toBeGreaterThan(-1)
-        expect(log.indexOf('send commit')).toBeLessThan(log.indexOf('answer notify'))
+        expect(log.indexOf('written commit')).toBeGreaterThan(log.indexOf('written notify'))
+        expect(log.indexOf('written commit')).toBeLessThan(log.indexOf('answer notify'))
         await expect.poll(() => received.map((m) => m.data)).toEqual([id])
 
         // A unit whose commit fails (a queued statement ahead of the NOTIFY fails) delivers nothing.
@@ -210,7 +261,8 @@ if (dialectsUnderTest().includes('postgres')) {
           logs.push(recorder.log)
         }
         const [withUnit, withDb] = logs as [string[], string[]]
-        expect(withUnit.indexOf('send commit')).toBeLessThan(withUnit.indexOf('answer notify'))
+        expect(withUnit.indexOf('written commit')).toBeGreaterThan(withUnit.indexOf('written notify'))
+        expect(withUnit.indexOf('written commit')).toBeLessThan(withUnit.indexOf('answer notify'))
         expect(withDb.indexOf('answer notify')).toBeLessThan(withDb.indexOf('send commit'))
         await expect.poll(() => received).toEqual(['uow', 'db'])
       } finally {
