@@ -196,10 +196,11 @@ export class UnitOfWork<DB = any> {
 
   /**
    * Queues `query` to be sent on this unit's transaction connection right before its COMMIT, with
-   * the COMMIT queued behind it at once: the driver sends each as soon as the server answered the
-   * one before (node-postgres does so from its socket handler), so the unit's locks are not held
-   * across a trip through the app's event loop between the two. Use it for a last statement whose
-   * result nobody needs (a `pg_notify`), typically from a {@link beforeCommit} callback.
+   * the COMMIT issued behind it at once, without waiting for its answer. On PostgreSQL both are
+   * written to the server together (node-postgres' pipeline mode, see `GuardedClient` in
+   * create-database.ts), so the unit's locks are not held while this process's event loop gets
+   * round to reading the statement's answer. Use it for a last statement whose result nobody needs
+   * (a `pg_notify`), typically from a {@link beforeCommit} callback.
    *
    * - Queued statements go out after every before-commit callback finished, in the order queued.
    * - If one fails, PostgreSQL answers the COMMIT with a ROLLBACK: `commit()` rejects with that
@@ -503,9 +504,10 @@ function isPlainSelect(node: RootOperationNode): boolean {
 
 /**
  * Sends `queued` on the transaction's connection, then its COMMIT, without waiting in between: each
- * `executeQuery` reaches the driver synchronously (node-postgres queues it on the client and sends it
- * when the one before completed; PGlite runs its queries in call order), and so does Kysely's COMMIT
- * once no other statement of the transaction is running (awaited first, below). A queued statement
+ * `executeQuery` reaches the driver synchronously, and so does Kysely's COMMIT once no other statement
+ * of the transaction is running (awaited first, below). On PostgreSQL, the guarded client writes a
+ * statement issued behind an unanswered one to the server at once (pipeline mode); PGlite runs its
+ * queries in call order (its connection keeps that order, see pglite-dialect.ts). A queued statement
  * that fails aborts the transaction, so PostgreSQL answers the COMMIT with a ROLLBACK (which Kysely's
  * PostgreSQL driver reports as `AbortedTransactionError`, and PGlite's does not report at all): the
  * first such failure is what the commit rejects with. The connection is released in either case.
