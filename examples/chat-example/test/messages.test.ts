@@ -1,13 +1,22 @@
 import { beforeAll, describe, expect, test } from 'vitest'
-import { CompiledQuery, sql } from 'kysely'
+import { CompiledQuery, sql, type Kysely } from 'kysely'
 import { dialectsUnderTest } from 'fastkit/testing'
 import { expectProblem, MISSING_ID, useChatApp, type ChatJson, type MessageJson, type Page, type TestUser } from './support/chat-app.js'
 
-/** Newest first: createdAt descending, then id descending (the keyset order). */
-function expectNewestFirst(items: MessageJson[]): void {
+/**
+ * Newest first: createdAt descending, then id descending (the keyset order). The stamps are compared
+ * as stored, in microseconds: the JSON's milliseconds cannot order two posts of one millisecond (they
+ * differ by at least 1 µs, and their random ids may then go either way).
+ */
+async function expectNewestFirst(db: Kysely<any>, items: MessageJson[]): Promise<void> {
+  const rows = await sql<{ id: string; us: string }>`
+    select id, (extract(epoch from created_at) * 1000000)::bigint::text as us from messages where id = any(${items.map((m) => m.id)}::uuid[])`.execute(db)
+  const stamps = new Map(rows.rows.map((row) => [row.id, BigInt(row.us)]))
   for (let i = 1; i < items.length; i++) {
     const [a, b] = [items[i - 1]!, items[i]!]
-    const order = Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id > b.id ? 1 : -1)
+    expect(Date.parse(a.createdAt)).toBeGreaterThanOrEqual(Date.parse(b.createdAt))
+    const [sa, sb] = [stamps.get(a.id)!, stamps.get(b.id)!]
+    const order = sa > sb ? 1 : sa < sb ? -1 : a.id > b.id ? 1 : -1
     expect(order, `${a.id} should come before ${b.id}`).toBeGreaterThan(0)
   }
 }
@@ -117,11 +126,11 @@ describe.each(dialectsUnderTest())('/messages over HTTP on %s', (kind) => {
     const ids = seen.map((m) => m.id)
     expect(new Set(ids).size).toBe(ids.length)
     expect(ids).toEqual(expect.arrayContaining(existing))
-    expectNewestFirst(seen)
+    await expectNewestFirst(t.db, seen)
     // Every message that appeared is a real one; the new ones can only be at the head.
     const all: Page<MessageJson> = await t.page(member, `/messages?chatId=${c.id}&limit=100`)
     expect(all.items).toHaveLength(75)
-    expectNewestFirst(all.items)
+    await expectNewestFirst(t.db, all.items)
     expect(all.items.slice(30).map((m) => m.id).sort()).toEqual([...existing].sort())
     const allIds = new Set(all.items.map((m) => m.id))
     for (const id of ids) expect(allIds.has(id)).toBe(true)

@@ -38,8 +38,9 @@ export class MessageService extends BaseService<MessageRepository> {
   /**
    * Posts as the caller. The recipients (the chat's members) are read first, before the repository's
    * insert, which checks membership (404 otherwise) and takes the chat's write lock in one statement:
-   * the lock is then held only for that statement, the NOTIFY and the COMMIT, so a chat's messages
-   * commit, and are delivered, in order, one round trip apart.
+   * the lock is then held only for that statement and the NOTIFY and COMMIT (sent together, see
+   * `UnitOfWork.sendWithCommit`), so a chat's messages commit, and are delivered, in order, one round
+   * trip apart.
    */
   readonly create = this.crud.create({
     before: (input: MessageCreate) => this.members.memberIds(input.chatId),

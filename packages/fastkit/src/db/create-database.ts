@@ -257,6 +257,8 @@ class GuardedClient implements PostgresPoolClient {
   readonly #lookUp: ConstraintLookUp
   #queryTimeout: number
   #broken = false
+  /** Statements handed to the client and not yet answered. */
+  #inFlight = 0
 
   constructor(client: pg.PoolClient, limits: { statement: number; query: number }, lookUp: ConstraintLookUp) {
     this.#client = client
@@ -287,6 +289,15 @@ class GuardedClient implements PostgresPoolClient {
       // Fail at once: the statements after a lost one (ROLLBACK included) would only wait out their own timeouts.
       throw Object.assign(new Error('The connection to the database was lost'), { code: PgErrorCode.CONNECTION_FAILURE })
     }
+    // A statement issued while another is still unanswered (a unit of work's last statements and its
+    // COMMIT, see UnitOfWork.sendWithCommit) is written to the server at once (node-postgres'
+    // pipeline mode) instead of when the one before it is answered: otherwise it would still wait
+    // for this process's event loop to read that answer, with the transaction's locks held. The
+    // server runs them in order either way, each ending in its own Sync, so one that fails does not
+    // skip the next (an aborted transaction's COMMIT is answered with ROLLBACK). Pipeline mode is
+    // left again once nothing is in flight, so lone statements behave exactly as before.
+    if (this.#inFlight > 0) (this.#client as { pipeline: boolean }).pipeline = true
+    this.#inFlight++
     try {
       // At the pool's own query_timeout, (text, values): node-postgres copies a config object
       // property by property on every query, which showed up in profiles of hot routes.
@@ -303,6 +314,8 @@ class GuardedClient implements PostgresPoolClient {
       if (databaseUnavailability(error) && (error as { code?: string }).code !== PgErrorCode.QUERY_CANCELED) this.#broken = true
       if ((error as { code?: string }).code === PgErrorCode.UNIQUE_VIOLATION) await this.#lookUp(error as { constraint?: string })
       throw error
+    } finally {
+      if (--this.#inFlight === 0) (this.#client as { pipeline: boolean }).pipeline = false
     }
   }
 

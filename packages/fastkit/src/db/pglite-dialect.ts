@@ -205,6 +205,8 @@ class PGliteConnection implements DatabaseConnection {
 
   /** Whether the schema may have changed since the unique constraints were last read. */
   #catalogStale = true
+  /** The read of the unique constraints under way, if any. */
+  #catalogRead: Promise<unknown> | undefined
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const kind = compiledQuery.query.kind
@@ -215,7 +217,14 @@ class PGliteConnection implements DatabaseConnection {
     // raise one, once per schema change.
     if (this.#catalogStale && (isWrite || /^(insert|update|merge|with)\b/.test(raw))) {
       this.#catalogStale = false
-      await loadUniqueConstraints(async (text) => (await this.#client.query<any>(text)).rows).catch(() => (this.#catalogStale = true))
+      this.#catalogRead = loadUniqueConstraints(async (text) => (await this.#client.query<any>(text)).rows).catch(() => (this.#catalogStale = true))
+    }
+    // Statements issued while the read is under way wait for it too, so they still reach PGlite in
+    // the order they were issued (a unit of work queues its last statements and COMMIT together).
+    const read = this.#catalogRead
+    if (read) {
+      await read
+      if (this.#catalogRead === read) this.#catalogRead = undefined
     }
     if (/^(Create|Alter|Drop)/.test(kind) || /^(create|alter|drop)\b/.test(raw)) this.#catalogStale = true
     let result

@@ -17,8 +17,9 @@ export type EventOf<Events extends EventMap = EventMap> = {
  *
  * How depends on the bus's transport. One that can send inside the transaction (PostgreSQL,
  * {@link EventBus.transactional}) gets the event with `uow.beforeCommit`: it is NOTIFYed as part of
- * the transaction and every process, this one included, delivers it in the database's commit order
- * (a failing NOTIFY fails the commit). Any other (memory, Redis) gets it with `uow.afterCommit`: this
+ * the transaction (queued to go out with the COMMIT, see {@link UnitOfWork.sendWithCommit}) and every
+ * process, this one included, delivers it in the database's commit order (a failing NOTIFY fails the
+ * commit). Any other (memory, Redis) gets it with `uow.afterCommit`: this
  * process delivers it at once, in commit order, and other processes in this process's order, so
  * events of two processes may interleave differently than their commits did.
  *
@@ -72,7 +73,7 @@ export class EventPublisher<Events extends EventMap = EventMap> {
     if (this.#bus.transactional) {
       const uow = this.#uow
       const bus = this.#bus
-      uow.beforeCommit(() => bus.publishInTransaction(uow.db, message))
+      uow.beforeCommit(() => bus.publishInTransaction(uow, message))
       return
     }
     // Not awaited: local subscribers get it synchronously inside publish(), and a slow or broken

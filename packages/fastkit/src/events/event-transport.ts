@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { CompiledQuery, Kysely } from 'kysely'
 
 /**
  * One real-time event: what happened (`type`, `data`) and who may hear it (`topics`). `data` travels as
@@ -51,6 +51,15 @@ export interface TransportPublishInTransactionArgs {
   /** The unit of work's query builder: what is sent through it commits, or not, with the unit. */
   readonly db: Kysely<any>
   readonly envelope: TransportEnvelope
+  /**
+   * Set when `db` belongs to a unit of work (see `UnitOfWork.sendWithCommit`): queues a statement
+   * to go out on the unit's connection right before its COMMIT, with the COMMIT queued right behind
+   * it, so the unit's locks are not held while the app gets the statement's answer. Nothing is sent
+   * now and nothing is returned: a failure of the statement fails the commit. A transport whose
+   * in-transaction send is one last statement whose result it does not need should prefer it to
+   * running the statement through `db`.
+   */
+  readonly sendWithCommit?: (query: CompiledQuery) => void
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type DatabaseConnection,
   type Dialect,
   type Driver,
+  type Compilable,
   type IsolationLevel,
   type QueryResult,
   type RootOperationNode,
@@ -119,6 +120,10 @@ export class UnitOfWork<DB = any> {
   readonly #callbacks: Callback[][] = [[]]
   /** Before-commit callback lists, one per open savepoint level like `#callbacks`. */
   readonly #beforeCommit: BeforeCommitCallback[][] = [[]]
+  /** Statements queued with {@link sendWithCommit}, one list per open savepoint level like `#callbacks`. */
+  readonly #withCommit: CompiledQuery[][] = [[]]
+  /** Set once the commit took the queued statements: {@link sendWithCommit} refuses from then on. */
+  #sendingCommit = false
   #savepoints = 0
 
   constructor(root: Kysely<DB>, options: UnitOfWorkOptions = {}) {
@@ -198,6 +203,42 @@ export class UnitOfWork<DB = any> {
   }
 
   /**
+   * Queues `query` to be sent on this unit's transaction connection right before its COMMIT, with
+   * the COMMIT issued behind it at once, without waiting for its answer. On PostgreSQL both are
+   * written to the server together (node-postgres' pipeline mode, see `GuardedClient` in
+   * create-database.ts), so the unit's locks are not held while this process's event loop gets
+   * round to reading the statement's answer. Use it for a last statement whose result nobody needs
+   * (a `pg_notify`), typically from a {@link beforeCommit} callback.
+   *
+   * - Queued statements go out after every before-commit callback finished, in the order queued.
+   * - If one fails, PostgreSQL answers the COMMIT with a ROLLBACK: `commit()` rejects with that
+   *   statement's error, nothing is stored and no after-commit callback runs (as when a
+   *   before-commit callback fails).
+   * - Dropped on rollback, and with the savepoint ({@link nested}) it was queued in when that rolls back.
+   * - A unit that never began a transaction treats them as it would any other statement: a plain
+   *   SELECT goes through the pool, just before the (empty) commit; a statement that needs a
+   *   transaction (a write, raw SQL) begins one, and then goes out with its COMMIT.
+   *
+   * Parameters must be plain values (strings, numbers, booleans, bigints, dates, byte arrays,
+   * `null`, arrays of those): one the driver could not serialize would fail without reaching the
+   * server, hence without aborting the transaction, so such a query is refused here with a
+   * `TypeError`. Throws {@link UnitOfWorkClosedError} once the unit ended or its commit began
+   * sending.
+   *
+   * @example
+   * ```ts
+   * uow.beforeCommit(() => uow.sendWithCommit(sql`select pg_notify('changes', ${user.id})`.compile(uow.db)))
+   * ```
+   */
+  sendWithCommit(query: CompiledQuery | Compilable): void {
+    this.#assertOpen()
+    if (this.#sendingCommit) throw new UnitOfWorkClosedError('committed')
+    const compiled = isCompiledQuery(query) ? query : query.compile()
+    for (const parameter of compiled.parameters) assertPlainParameter(parameter)
+    this.#withCommit[this.#withCommit.length - 1]!.push(compiled)
+  }
+
+  /**
    * Runs `fn` inside a savepoint. If `fn` throws, its writes (and before- and after-commit callbacks)
    * are rolled back and the error rethrown; the outer unit stays usable. Run nested units one at a time.
    */
@@ -208,6 +249,7 @@ export class UnitOfWork<DB = any> {
     const savepoint = await trx.savepoint(name).execute()
     this.#callbacks.push([])
     this.#beforeCommit.push([])
+    this.#withCommit.push([])
     try {
       const result = await fn()
       await savepoint.releaseSavepoint(name).execute()
@@ -215,10 +257,13 @@ export class UnitOfWork<DB = any> {
       this.#callbacks[this.#callbacks.length - 1]!.push(...inner)
       const innerBefore = this.#beforeCommit.pop()!
       this.#beforeCommit[this.#beforeCommit.length - 1]!.push(...innerBefore)
+      const innerWith = this.#withCommit.pop()!
+      this.#withCommit[this.#withCommit.length - 1]!.push(...innerWith)
       return result
     } catch (error) {
       this.#callbacks.pop()
       this.#beforeCommit.pop()
+      this.#withCommit.pop()
       if (this.#state === 'open') await savepoint.rollbackToSavepoint(name).execute()
       throw error
     }
@@ -245,18 +290,28 @@ export class UnitOfWork<DB = any> {
   commitIfIdle(): boolean {
     if (this.#state !== 'open' || this.#trx || this.#committing) return false
     for (const list of this.#beforeCommit) if (list.length > 0) return false
+    for (const list of this.#withCommit) if (list.length > 0) return false
     for (const list of this.#callbacks) if (list.length > 0) return false
     this.#state = 'committed'
     return true
   }
 
   async #commit(): Promise<void> {
+    let queued: CompiledQuery[]
     try {
       await this.#runBeforeCommit()
+      this.#sendingCommit = true
+      queued = this.#withCommit.flat()
+      this.#withCommit.length = 0
+      // No transaction: those that need none go through the pool like any other of the unit's
+      // statements; the first that needs one begins it, and it and the rest go with the COMMIT.
+      while (!this.#trx && queued.length > 0 && !this.#needsTransaction(queued[0]!.query)) await this.#execute(queued.shift()!)
+      if (!this.#trx && queued.length > 0) await this.#transaction()
     } catch (error) {
       this.#state = 'rolledBack'
       this.#callbacks.length = 0
       this.#beforeCommit.length = 0
+      this.#withCommit.length = 0
       if (this.#trx) await this.#releaseAfterFailure(this.#trx)
       throw error
     }
@@ -271,7 +326,9 @@ export class UnitOfWork<DB = any> {
     try {
       if (trx) {
         try {
-          await (await trx).commit().execute()
+          const t = await trx
+          if (queued.length > 0) await commitWith(t, queued)
+          else await t.commit().execute()
         } catch (error) {
           this.#state = 'rolledBack'
           await this.#releaseAfterFailure(trx)
@@ -301,6 +358,7 @@ export class UnitOfWork<DB = any> {
     this.#state = 'rolledBack'
     this.#callbacks.length = 0
     this.#beforeCommit.length = 0
+    this.#withCommit.length = 0
     const trx = this.#trx
     if (!trx) return
     try {
@@ -450,4 +508,46 @@ function takeTurn(root: object): { previous: Promise<void> | undefined; done: ()
 function isPlainSelect(node: RootOperationNode): boolean {
   if (node.kind !== 'SelectQueryNode') return false
   return !node.with && !(node.endModifiers && node.endModifiers.length > 0)
+}
+
+/**
+ * Sends `queued` on the transaction's connection, then its COMMIT, without waiting in between: each
+ * `executeQuery` reaches the driver synchronously, and so does Kysely's COMMIT once no other statement
+ * of the transaction is running (awaited first, below). On PostgreSQL, the guarded client writes a
+ * statement issued behind an unanswered one to the server at once (pipeline mode); PGlite runs its
+ * queries in call order (its connection keeps that order, see pglite-dialect.ts). A queued statement
+ * that fails aborts the transaction, so PostgreSQL answers the COMMIT with a ROLLBACK (which Kysely's
+ * PostgreSQL driver reports as `AbortedTransactionError`, and PGlite's does not report at all): the
+ * first such failure is what the commit rejects with. The connection is released in either case.
+ */
+async function commitWith(trx: ControlledTransaction<any>, queued: readonly CompiledQuery[]): Promise<void> {
+  // Waits for any statement still running on the transaction, and hands out its connection.
+  const connection = await trx.getExecutor().provideConnection(async (c) => c)
+  const sent = queued.map((query) => connection.executeQuery(query))
+  const committed = trx.commit().execute()
+  const results = await Promise.allSettled([...sent, committed])
+  for (const result of results) if (result.status === 'rejected') throw result.reason
+}
+
+function isCompiledQuery(query: CompiledQuery | Compilable): query is CompiledQuery {
+  return typeof (query as Partial<Compilable>).compile !== 'function'
+}
+
+/** See {@link UnitOfWork.sendWithCommit}: a parameter the driver might fail to serialize is refused up front. */
+function assertPlainParameter(value: unknown): void {
+  if (value === null || value === undefined) return
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return
+  }
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return
+  if (value instanceof Uint8Array) return
+  if (Array.isArray(value)) {
+    for (const item of value) assertPlainParameter(item)
+    return
+  }
+  throw new TypeError('sendWithCommit: parameters must be plain values (strings, numbers, booleans, bigints, dates, byte arrays, null, or arrays of them)')
 }
