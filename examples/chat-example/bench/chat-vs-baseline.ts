@@ -26,7 +26,7 @@
  * `pnpm --filter chat-example build`). To iterate on one route: --routes=me,get,list,post,post-ordered
  * (a subset, in that naming), --rounds=N, --only-compiled (skip the tsx start; implies --compiled),
  * --routes=none (only the fan-out), --no-fanout, --cpu-prof=DIR (the compiled chat writes a V8 CPU
- * profile there when it stops). Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_FANOUT_RATE,
+ * profile there when it stops). Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS (0: no warm-up), BENCH_FANOUT_RATE,
  * BENCH_DATABASE_URL (the admin connection), BENCH_PORT_BASE (default 3901: the chat, then the
  * baseline, the bare ws server and the compiled chat on the next three ports), BENCH_CHAT_PROFILE_DIR
  * (the chat started from source writes a CPU profile there), LOG_LEVEL (the chat's; default info).
