@@ -19,6 +19,7 @@ export { DataDirLockedError } from './db/data-dir-lock.js'
 export type { DatabaseLogger } from './db/database-logger.js'
 export { ensurePrivateDir } from './db/private-data-dir.js'
 export { migrateToLatest, type MigrateOptions } from './db/migrations.js'
+export { settled } from './db/settled.js'
 
 // unit of work
 export { UnitOfWork, UnitOfWorkClosedError, type UnitOfWorkOptions, type UnitOfWorkState } from './uow/unit-of-work.js'
