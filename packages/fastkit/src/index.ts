@@ -93,6 +93,7 @@ export { fastkitOpenApi, type FastkitOpenApiOptions } from './openapi/openapi-pl
 // real-time events: the plugin, typed publishing, the transports to choose from, the gateway
 export { EventPublisher, type EventMap, type EventOf } from './events/event-publisher.js'
 export { fastkitEvents, type FastkitEventsOptions } from './events/event-bus-plugin.js'
+export { TableFeed, type TableFeedOptions } from './events/table-feed.js'
 export { userTopic } from './events/user-topic.js'
 export type { EventTransport } from './events/event-transport.js'
 export { MemoryHub, MemoryTransport, type MemoryTransportOptions } from './events/memory-transport.js'

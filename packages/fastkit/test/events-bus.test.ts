@@ -53,6 +53,24 @@ describe('EventBus', () => {
     expect(await (await sendBusBarrier(b))(atA)).toEqual([])
   })
 
+  test('deliver reaches only this process: its subscribers at once, as JSON, and no other bus on the hub', async () => {
+    const hub = new MemoryHub()
+    const a = await started(hub)
+    const b = await started(hub)
+    const atA = busInbox(a)
+    const atB = busInbox(b)
+    a.deliver([
+      { topics: ['t'], type: 'n', data: { at: new Date('2030-01-01T00:00:00Z') } },
+      { topics: ['t'], type: 'n', data: 2 },
+    ])
+    // Synchronous: already there before any await.
+    expect(atA.events.map((m) => m.data)).toEqual([{ at: '2030-01-01T00:00:00.000Z' }, 2])
+    // The barrier comes through the hub after anything a's transport would have carried.
+    expect(await (await sendBusBarrier(a))(atB)).toEqual([])
+    await a.close()
+    expect(() => a.deliver({ topics: ['t'], type: 'n', data: 3 })).toThrow('closed')
+  })
+
   test('copies data through JSON when publishing: later changes are not seen, dates become strings', async () => {
     const bus = await started()
     const received = collect(bus, 't')

@@ -3,6 +3,7 @@ import type { CompiledQuery, Kysely } from 'kysely'
 import type { UnitOfWork } from '../uow/unit-of-work.js'
 import { MemoryTransport } from './memory-transport.js'
 import type { EventMessage, EventTransport, TransportEnvelope } from './event-transport.js'
+import type { TableFeed } from './table-feed.js'
 
 /** Receives the events of the topics it subscribed to. Must not throw (a throw is reported and skipped). */
 export type EventListener = (message: EventMessage) => void
@@ -101,6 +102,23 @@ export class EventBus {
     this.#deliver(list)
     this.#outbox.push(...list)
     return this.#state === 'started' ? this.#flush() : Promise.resolve()
+  }
+
+  /**
+   * Delivers `messages` to this process's subscribers only, at once; the transport is not used. For
+   * events every process derives by itself, such as the rows a {@link TableFeed} reads in each
+   * process. `data` is copied through JSON, as by {@link publish}. Throws on a malformed message or
+   * a closed bus.
+   *
+   * @example
+   * ```ts
+   * declare const bus: EventBus
+   * bus.deliver({ topics: ['user:42'], type: 'message.created', data: { id: '…', text: 'hi' } })
+   * ```
+   */
+  deliver(messages: EventMessage | readonly EventMessage[]): void {
+    if (this.#state === 'closed') throw new Error('This event bus is closed')
+    this.#deliver(snapshotMessages(Array.isArray(messages) ? (messages as readonly EventMessage[]) : [messages as EventMessage]))
   }
 
   /**
