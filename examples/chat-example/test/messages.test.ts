@@ -229,10 +229,16 @@ describe.each(dialectsUnderTest())('/messages over HTTP on %s', (kind) => {
 
   test('a page of 50 is an index range scan of 51 entries, on page 1 and deep in 5,000 messages alike, and in a catch-up', async () => {
     const c = await t.chat(owner, [member])
-    await sql`
-      insert into messages (chat_id, sender_id, text, created_at)
-      select ${c.id}::uuid, ${member.id}::uuid, 'bulk ' || g, now() - make_interval(secs => 5001 - g)
-      from generate_series(1, 5000) g`.execute(t.db)
+    // 5,000 messages written by 100 transactions, as posts accumulate: PostgreSQL estimates a keyset
+    // bound by its first column, tx, so the chat's tx values must spread as real posts' do (were they
+    // all one transaction's, `tx < that one` would estimate no rows, and a bitmap scan and a sort of
+    // every message below the cursor would look cheaper).
+    for (let batch = 0; batch < 100; batch++) {
+      await sql`
+        insert into messages (chat_id, sender_id, text, created_at)
+        select ${c.id}::uuid, ${member.id}::uuid, 'bulk ' || g, now() - make_interval(secs => 5001 - g)
+        from generate_series(${batch * 50 + 1}::int, ${batch * 50 + 50}::int) g`.execute(t.db)
+    }
     // A table of many chats, as in production: 20,000 newer messages in 100 other chats. The whole
     // table's (tx, created_at, id) index would have to step over them; the chat's own goes straight to
     // the page.
