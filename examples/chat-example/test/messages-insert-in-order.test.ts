@@ -1,14 +1,14 @@
-// MessageRepository.create: one statement that checks membership, takes the chat's lock and stamps the
-// message after every earlier one of its chat.
+// MessageRepository: the lock-free post (one statement that checks membership and inserts) and the
+// order it lists a chat's messages in, (tx, created_at, id), with catch-up reading settled rows only.
 import { sql } from 'kysely'
-import { beforeAll, describe, expect, test } from 'vitest'
+import { beforeAll, describe, expect, test, vi } from 'vitest'
 import { NotFoundError, UnitOfWork } from 'fastkit'
 import { dialectsUnderTest } from 'fastkit/testing'
 import type { Message } from '../src/db/schema.js'
 import { MessageRepository } from '../src/messages/message.repository.js'
 import { useChatApp, type ChatJson, type TestUser } from './support/chat-app.js'
 
-describe.each(dialectsUnderTest())('MessageRepository.create (the ordered insert) on %s', (kind) => {
+describe.each(dialectsUnderTest())('MessageRepository: posting and the order of a chat on %s', (kind) => {
   const t = useChatApp(kind)
   let owner: TestUser
   let member: TestUser
@@ -26,15 +26,31 @@ describe.each(dialectsUnderTest())('MessageRepository.create (the ordered insert
       if (beforeCommit) uow.beforeCommit(beforeCommit)
       return posted
     })
+  /** One page of `inChat`: newest first, or a catch-up with `after`. */
+  const read = (chatId: string, page: { after?: string; cursor?: string; limit?: number } = {}) =>
+    UnitOfWork.run(t.db, (uow) => new MessageRepository(uow).inChat(chatId, { limit: 100, ...page }))
+  const texts = async (chatId: string, page: { after?: string } = {}) => (await read(chatId, page))!.items.map((m) => m.text)
+  /** The chat's messages as the database orders them: (tx, created_at, id). */
+  const stored = async (chatId: string) =>
+    (await t.db.selectFrom('messages').select(['id', 'text']).where('chatId', '=', chatId).orderBy('tx').orderBy('createdAt').orderBy('id').execute())
 
-  test("a member's post: the message as stored", async () => {
+  test("a member's post: the message as stored, with its transaction's id as tx", async () => {
     const c: ChatJson = await t.chat(owner, [member])
     const posted = await insert(c.id, member.id, 'hello')
-    expect(posted).toMatchObject({ chatId: c.id, senderId: member.id, text: 'hello', editedAt: null })
+    expect(posted).toMatchObject({ chatId: c.id, senderId: member.id, text: 'hello', editedAt: null, tx: expect.stringMatching(/^[1-9]\d*$/) })
     expect(posted.createdAt).toBeInstanceOf(Date)
     expect(posted.updatedAt).toEqual(posted.createdAt)
-    const stored = await t.db.selectFrom('messages').selectAll().where('id', '=', posted.id).executeTakeFirstOrThrow()
-    expect(stored).toEqual(posted)
+    const row = await t.db.selectFrom('messages').selectAll().where('id', '=', posted.id).executeTakeFirstOrThrow()
+    expect(row).toEqual(posted)
+
+    // Two posts of one transaction share its id; a later transaction's is higher.
+    const [a, b] = await UnitOfWork.run(t.db, async (uow) => {
+      const messages = new MessageRepository(uow)
+      return [await messages.create({ chatId: c.id, senderId: owner.id, text: 'a' }), await messages.create({ chatId: c.id, senderId: owner.id, text: 'b' })]
+    })
+    expect(a!.tx).toBe(b!.tx)
+    expect(BigInt(a!.tx)).toBeGreaterThan(BigInt(posted.tx))
+    expect(await texts(c.id)).toEqual(['b', 'a', 'hello'])
   })
 
   test('a non-member, or a chat that does not exist: NotFoundError, and nothing is written', async () => {
@@ -45,40 +61,112 @@ describe.each(dialectsUnderTest())('MessageRepository.create (the ordered insert
     expect(Number(count.n)).toBe(0)
   })
 
-  test('racing posts get distinct stamps in commit order: a reader catching up meanwhile skips none', async () => {
+  test('racing posts committing out of order: a reader catching up meanwhile skips none and repeats none', async () => {
     const c: ChatJson = await t.chat(owner, [member])
     const anchor = await insert(c.id, owner.id, 'anchor')
     const POSTS = 24
     let writing = true
-    // Each writer holds the lock a little while before its COMMIT, so the others queue behind it.
+    // Each writer waits a different while before its COMMIT, so the posts commit out of their tx order.
     const written = Promise.all(
       [...Array(POSTS).keys()].map((i) => insert(c.id, i % 2 ? owner.id : member.id, `race ${i}`, () => new Promise((resolve) => setTimeout(resolve, i % 3)))),
     ).finally(() => (writing = false))
     const seen: Message[] = []
-    const readOnce = async () => {
-      const page = await UnitOfWork.run(t.db, (uow) => new MessageRepository(uow).inChat(c.id, { after: seen.at(-1)?.id ?? anchor.id, limit: 100 }))
-      seen.push(...page!.items)
-    }
+    const readOnce = async () => seen.push(...(await read(c.id, { after: seen.at(-1)?.id ?? anchor.id }))!.items)
     while (writing) await readOnce()
     await written
-    await readOnce()
+    // Every post has committed; each settles once no older transaction (of any test) is running.
+    await vi.waitFor(async () => {
+      await readOnce()
+      expect(seen.length).toBeGreaterThanOrEqual(POSTS)
+    })
 
-    const stored = await sql<{ id: string; at: string }>`
-      select id, created_at::text as at from messages where chat_id = ${c.id} and id <> ${anchor.id} order by created_at, id`.execute(t.db)
-    expect(new Set(stored.rows.map((row) => row.at)).size).toBe(POSTS)
-    expect(seen.map((m) => m.id)).toEqual(stored.rows.map((row) => row.id))
+    const all = await stored(c.id)
+    expect(seen.map((m) => m.id)).toEqual(all.slice(1).map((m) => m.id))
+    expect(all[0]!.id).toBe(anchor.id)
   })
 
-  test("when the chat's latest message is stamped ahead of the clock (a clock step back), the next is stamped after it", async () => {
+  test('messages stored before migration 0006 (tx 0) keep their created_at order and sort before every new one', async () => {
     const c: ChatJson = await t.chat(owner, [member])
-    const future = new Date(Date.now() + 60_000)
-    const first = await insert(c.id, owner.id, 'first')
-    await sql`update messages set created_at = ${future} where id = ${first.id}`.execute(t.db)
-    await sql`update chat_message_clocks set last_created_at = ${future} where chat_id = ${c.id}`.execute(t.db)
-    const next = await insert(c.id, member.id, 'next')
-    // One microsecond later: a JavaScript Date holds milliseconds, so ask the database.
-    const order = await sql<{ id: string; later: boolean }>`
-      select id, created_at > ${future}::timestamptz as later from messages where chat_id = ${c.id} order by created_at, id`.execute(t.db)
-    expect(order.rows).toEqual([{ id: first.id, later: false }, { id: next.id, later: true }])
+    // Stamped an hour ahead: tx, not the time, puts them first.
+    await sql`
+      insert into messages (chat_id, sender_id, text, created_at, tx)
+      select ${c.id}::uuid, ${owner.id}::uuid, 'old ' || g, now() + make_interval(hours => 1, secs => g), '0'
+      from generate_series(1, 3) g`.execute(t.db)
+    await insert(c.id, member.id, 'new')
+    expect(await texts(c.id)).toEqual(['new', 'old 3', 'old 2', 'old 1'])
+    const [first] = await stored(c.id)
+    expect(first!.text).toBe('old 1')
+    expect(await texts(c.id, { after: first!.id })).toEqual(['old 2', 'old 3', 'new'])
+  })
+
+  // Two transactions open at once need two connections: PostgreSQL only.
+  test.runIf(kind === 'postgres')(
+    'an older writing transaction still open hides the later messages from catch-up until it ends; newest first shows them at once',
+    async () => {
+      const c: ChatJson = await t.chat(owner, [member])
+      const anchor = await insert(c.id, owner.id, 'anchor')
+
+      // A post whose transaction stays open (on its own connection) until `end()`.
+      let end!: () => void
+      const ended = new Promise<void>((resolve) => (end = resolve))
+      let wrote!: (message: Message) => void
+      const written = new Promise<Message>((resolve) => (wrote = resolve))
+      const slowCommit = UnitOfWork.run(t.db, async (uow) => {
+        const message = await new MessageRepository(uow).create({ chatId: c.id, senderId: member.id, text: 'slow' })
+        wrote(message)
+        await ended
+        return message
+      })
+      let late: Message
+      try {
+        const slow = await Promise.race([written, slowCommit])
+        late = await insert(c.id, owner.id, 'late')
+        expect(BigInt(late.tx)).toBeGreaterThan(BigInt(slow.tx))
+        // `late` has committed, but `slow` may still commit before it in the order: catch-up waits.
+        expect(await texts(c.id, { after: anchor.id })).toEqual([])
+        // Anchored on the unsettled message itself: an empty page, not "no such message".
+        expect(await read(c.id, { after: late.id })).toEqual({ items: [], nextCursor: null })
+        expect(await texts(c.id)).toEqual(['late', 'anchor'])
+      } finally {
+        end()
+      }
+      await slowCommit
+
+      // Committed after `late`, `slow` still sorts before it, and catch-up returns both.
+      await vi.waitFor(async () => expect(await texts(c.id, { after: anchor.id })).toEqual(['slow', 'late']))
+      expect(await texts(c.id)).toEqual(['late', 'slow', 'anchor'])
+      expect(await texts(c.id, { after: late.id })).toEqual([])
+    },
+  )
+
+  test.runIf(kind === 'postgres')('a post racing the deletion of its chat waits for it and gets NotFoundError, not a foreign key error', async () => {
+    const c: ChatJson = await t.chat(owner, [member])
+    let end!: () => void
+    const ended = new Promise<void>((resolve) => (end = resolve))
+    let deleted!: () => void
+    const deleting = new Promise<void>((resolve) => (deleted = resolve))
+    const deletion = UnitOfWork.run(t.db, async (uow) => {
+      await uow.db.deleteFrom('chats').where('id', '=', c.id).execute()
+      deleted()
+      await ended
+    })
+    let post: Promise<Message> | undefined
+    try {
+      await Promise.race([deleting, deletion])
+      post = insert(c.id, member.id, 'too late')
+      post.catch(() => {}) // awaited below
+      // The post waits for the chat's row, locked by the deletion.
+      await vi.waitFor(async () => {
+        const waiting = await sql<{ n: number }>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into messages%'`.execute(t.db)
+        expect(waiting.rows[0]!.n).toBe(1)
+      })
+    } finally {
+      end()
+    }
+    await deletion
+    await expect(post).rejects.toBeInstanceOf(NotFoundError)
+    expect(await stored(c.id)).toEqual([])
   })
 })

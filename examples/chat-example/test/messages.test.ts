@@ -4,19 +4,18 @@ import { dialectsUnderTest } from 'fastkit/testing'
 import { expectProblem, MISSING_ID, useChatApp, type ChatJson, type MessageJson, type Page, type TestUser } from './support/chat-app.js'
 
 /**
- * Newest first: createdAt descending, then id descending (the keyset order). The stamps are compared
- * as stored, in microseconds: the JSON's milliseconds cannot order two posts of one millisecond (they
- * differ by at least 1 µs, and their random ids may then go either way).
+ * Newest first: the list's order, (tx, createdAt, id) descending, checked against the database. The
+ * stamps are compared as stored, in microseconds: the JSON's milliseconds cannot order two posts of one
+ * millisecond. Concurrent posts may commit in either order, so `createdAt` alone need not descend.
  */
 async function expectNewestFirst(db: Kysely<any>, items: MessageJson[]): Promise<void> {
-  const rows = await sql<{ id: string; us: string }>`
-    select id, (extract(epoch from created_at) * 1000000)::bigint::text as us from messages where id = any(${items.map((m) => m.id)}::uuid[])`.execute(db)
-  const stamps = new Map(rows.rows.map((row) => [row.id, BigInt(row.us)]))
+  const rows = await sql<{ id: string; tx: string; us: string }>`
+    select id, tx::text as tx, (extract(epoch from created_at) * 1000000)::bigint::text as us from messages where id = any(${items.map((m) => m.id)}::uuid[])`.execute(db)
+  const keys = new Map(rows.rows.map((row) => [row.id, [BigInt(row.tx), BigInt(row.us)] as const]))
   for (let i = 1; i < items.length; i++) {
     const [a, b] = [items[i - 1]!, items[i]!]
-    expect(Date.parse(a.createdAt)).toBeGreaterThanOrEqual(Date.parse(b.createdAt))
-    const [sa, sb] = [stamps.get(a.id)!, stamps.get(b.id)!]
-    const order = sa > sb ? 1 : sa < sb ? -1 : a.id > b.id ? 1 : -1
+    const [[ta, sa], [tb, sb]] = [keys.get(a.id)!, keys.get(b.id)!]
+    const order = ta !== tb ? (ta > tb ? 1 : -1) : sa !== sb ? (sa > sb ? 1 : -1) : a.id > b.id ? 1 : -1
     expect(order, `${a.id} should come before ${b.id}`).toBeGreaterThan(0)
   }
 }
@@ -228,41 +227,65 @@ describe.each(dialectsUnderTest())('/messages over HTTP on %s', (kind) => {
     }
   })
 
-  test('a page of 50 is an index range scan of messages_chat_created, on page 1 and deep in 5,000 messages alike', async () => {
+  test('a page of 50 is an index range scan of 51 entries, on page 1 and deep in 5,000 messages alike, and in a catch-up', async () => {
     const c = await t.chat(owner, [member])
+    // 5,000 messages written by 100 transactions, as posts accumulate: PostgreSQL estimates a keyset
+    // bound by its first column, tx, so the chat's tx values must spread as real posts' do (were they
+    // all one transaction's, `tx < that one` would estimate no rows, and a bitmap scan and a sort of
+    // every message below the cursor would look cheaper).
+    for (let batch = 0; batch < 100; batch++) {
+      await sql`
+        insert into messages (chat_id, sender_id, text, created_at)
+        select ${c.id}::uuid, ${member.id}::uuid, 'bulk ' || g, now() - make_interval(secs => 5001 - g)
+        from generate_series(${batch * 50 + 1}::int, ${batch * 50 + 50}::int) g`.execute(t.db)
+    }
+    // A table of many chats, as in production: 20,000 newer messages in 100 other chats. The whole
+    // table's (tx, created_at, id) index would have to step over them; the chat's own goes straight to
+    // the page.
     await sql`
-      insert into messages (chat_id, sender_id, text, created_at)
-      select ${c.id}::uuid, ${member.id}::uuid, 'bulk ' || g, now() - make_interval(secs => 5001 - g)
-      from generate_series(1, 5000) g`.execute(t.db)
+      with other as (insert into chats (name, owner_id) select 'other ' || g, ${owner.id}::uuid from generate_series(1, 100) g returning id)
+      insert into messages (chat_id, sender_id, text) select other.id, ${owner.id}::uuid, 'other ' || g from other, generate_series(1, 200) g`.execute(t.db)
     await sql`analyze messages`.execute(t.db)
 
     /** EXPLAIN ANALYZE of exactly the statement the app ran for one page, with its parameters. */
-    const explainPage = async (cursor: string | null) => {
+    const explainPage = async (query: string) => {
       t.queries.length = 0
-      const page: Page<MessageJson> = await t.page(member, `/messages?chatId=${c.id}&limit=50${cursor ? `&cursor=${cursor}` : ''}`)
-      const query = t.queries.find((q) => /^select/i.test(q.sql) && /from "messages"/.test(q.sql) && /order by/i.test(q.sql))
-      expect(query, t.queries.map((q) => q.sql).join('\n')).toBeDefined()
-      const { rows } = await t.db.executeQuery<Record<string, string>>(CompiledQuery.raw(`explain (analyze, costs off) ${query!.sql}`, [...query!.parameters]))
-      return { page, sql: query!.sql, plan: rows.map((r) => Object.values(r)[0]).join('\n') }
+      const page: Page<MessageJson> = await t.page(member, `/messages?chatId=${c.id}&limit=50${query}`)
+      const select = t.queries.find((q) => /^select/i.test(q.sql) && /from "messages"/.test(q.sql) && /order by/i.test(q.sql))
+      expect(select, t.queries.map((q) => q.sql).join('\n')).toBeDefined()
+      const { rows } = await t.db.executeQuery<Record<string, string>>(CompiledQuery.raw(`explain (analyze, costs off) ${select!.sql}`, [...select!.parameters]))
+      return { page, sql: select!.sql, plan: rows.map((r) => Object.values(r)[0]).join('\n') }
     }
 
     let cursor: string | null = null
     for (let i = 0; i < 90; i++) cursor = (await t.page<MessageJson>(member, `/messages?chatId=${c.id}&limit=50${cursor ? `&cursor=${cursor}` : ''}`)).nextCursor
-    const first = await explainPage(null)
-    const deep = await explainPage(cursor)
+    const first = await explainPage('')
+    const deep = await explainPage(`&cursor=${cursor}`)
     expect(first.page.items[0]!.text).toBe('bulk 5000')
     expect(deep.page.items.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `bulk ${500 - i}`))
 
     for (const { sql: text, plan } of [first, deep]) {
       expect(text).not.toMatch(/offset/i)
-      expect(plan).toMatch(/Index Scan Backward using messages_chat_created on messages/)
+      expect(plan).toMatch(/Index Scan Backward using messages_(chat_)?tx on messages/)
       expect(plan).not.toMatch(/Sort Key|Seq Scan|Bitmap/)
     }
     // The deep page starts its scan at the cursor (an Index Cond on the keyset), so it reads the
-    // same 51 index entries as the first page: page 91 costs what page 1 costs.
-    const entriesRead = (plan: string) => Number(/Index Scan Backward.*rows=(\d+)/.exec(plan)?.[1])
+    // same 51 index entries as the first page: page 91 costs what page 1 costs. (Below the cursor the
+    // table holds only this chat's messages, so the planner may as well walk the whole table's index.)
+    const entriesRead = (plan: string) =>
+      Number(/Index Scan.*rows=(\d+)/.exec(plan)?.[1]) + Number(/Rows Removed by Filter: (\d+)/.exec(plan)?.[1] ?? 0)
+    expect(first.plan).toMatch(/using messages_chat_tx/)
     expect(entriesRead(first.plan)).toBe(51)
     expect(entriesRead(deep.plan)).toBe(51)
-    expect(deep.plan).toMatch(/Index Cond: \(\(chat_id = .*\) AND \(ROW\(created_at, id\) < ROW\(/)
+    expect(deep.plan).toMatch(/Index Cond: \(.*ROW\(tx, created_at, id\) < ROW\(/)
+
+    // A catch-up (settled messages only) is the same range scan, forward.
+    const anchor = deep.page.items.at(-1)!
+    const catchUp = await explainPage(`&after=${anchor.id}`)
+    expect(catchUp.page.items.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `bulk ${452 + i}`))
+    expect(catchUp.plan).toMatch(/Index Scan using messages_(chat_)?tx on messages/)
+    expect(catchUp.plan).not.toMatch(/Sort Key|Seq Scan|Bitmap/)
+    expect(entriesRead(catchUp.plan)).toBe(51)
+    expect(catchUp.plan).toMatch(/Index Cond: \(.*ROW\(tx, created_at, id\) > ROW\(/)
   })
 })

@@ -1,7 +1,10 @@
 import { BaseRepository, type KeyColumns } from 'fastkit'
 import type { Chat, DB } from '../db/schema.js'
 
-/** Chats. Posting to a chat locks its `chat_message_clocks` row instead (see `MessageRepository.create`). */
+/**
+ * Chats. Posting to a chat takes only a key-share lock on its row (see `MessageRepository.create`), so
+ * posts and renames of a chat do not wait for one another; deleting it waits for the posts in flight.
+ */
 export class ChatRepository extends BaseRepository<DB, 'chats'> {
   readonly table = 'chats'
   /** The list's sort keys (ChatRouter): never NULL, so a page continues with a row comparison. */

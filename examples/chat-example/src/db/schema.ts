@@ -51,6 +51,11 @@ export interface MessagesTable {
   createdAt: CreatedAt
   updatedAt: UpdatedAt
   editedAt: Date | null
+  /**
+   * The id of the transaction that wrote the message (PostgreSQL `xid8`, as text: it can exceed 2^53).
+   * A chat's messages are ordered by `(tx, createdAt, id)`; see `MessageRepository`. Never in a response.
+   */
+  tx: Generated<string>
 }
 
 export type User = Selectable<UsersTable>
