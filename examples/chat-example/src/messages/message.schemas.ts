@@ -1,5 +1,6 @@
 import { pageQuerySchema } from 'fastkit'
 import { z } from 'zod'
+import type { Message } from '../db/schema.js'
 
 /** 1–4000 characters after trimming. */
 export const MessageText = z.string().trim().min(1, 'must not be empty').max(4000, 'must be at most 4000 characters')
@@ -19,6 +20,11 @@ export const MessageRead = z
     editedAt: z.date().nullable(),
   })
   .meta({ id: 'Message' })
+
+/** A stored message as the API shows it (in responses and events): without `tx`, its order key. */
+export function messageRead({ tx: _, ...message }: Message): MessageRead {
+  return message
+}
 
 const PageQuery = pageQuerySchema()
 

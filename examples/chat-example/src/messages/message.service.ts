@@ -1,11 +1,12 @@
-import { BaseService, CurrentUser, ForbiddenError, NotFoundError, type AuthUser, type EventOf, type Page, type Scope } from 'fastkit'
+import { BaseService, CurrentUser, ForbiddenError, NotFoundError, UnitOfWork, type AuthUser, type EventOf, type Page, type Scope, type TableFeed } from 'fastkit'
 import type { DB, Message } from '../db/schema.js'
 import { ChatMemberRepository } from '../chats/chat-member.repository.js'
 import { ChatRepository } from '../chats/chat.repository.js'
 import { isChatMember } from '../chats/membership.js'
 import { ChatEventPublisher, type ChatEvents } from '../realtime/chat-events.js'
+import { MessageFeed } from '../realtime/message-feed.js'
 import { MessageRepository } from './message.repository.js'
-import type { MessageCreate, MessageListQuery, MessageUpdate } from './message.schemas.js'
+import { messageRead, type MessageCreate, type MessageListQuery, type MessageUpdate } from './message.schemas.js'
 
 /**
  * Messages. Visibility ("members of the message's chat") is {@link scope}, applied by BaseService to
@@ -13,7 +14,7 @@ import type { MessageCreate, MessageListQuery, MessageUpdate } from './message.s
  * everywhere; members who are not the author (or the chat's owner, for deletes) get 403.
  */
 export class MessageService extends BaseService<MessageRepository> {
-  static readonly inject = [MessageRepository, ChatRepository, ChatMemberRepository, ChatEventPublisher, CurrentUser] as const
+  static readonly inject = [MessageRepository, ChatRepository, ChatMemberRepository, ChatEventPublisher, CurrentUser, UnitOfWork, MessageFeed] as const
 
   constructor(
     messages: MessageRepository,
@@ -21,6 +22,8 @@ export class MessageService extends BaseService<MessageRepository> {
     private readonly members: ChatMemberRepository,
     private readonly events: ChatEventPublisher,
     private readonly user: AuthUser,
+    private readonly uow: UnitOfWork<DB>,
+    private readonly feed: TableFeed<Message>,
   ) {
     super(messages)
   }
@@ -36,16 +39,14 @@ export class MessageService extends BaseService<MessageRepository> {
   readonly get = this.crud.get()
 
   /**
-   * Posts as the caller. The recipients (the chat's members) are read first, before the repository's
-   * insert, which checks membership (404 otherwise) and takes the chat's write lock in one statement:
-   * the lock is then held only for that statement and the NOTIFY and COMMIT (sent together, see
-   * `UnitOfWork.sendWithCommit`), so a chat's messages commit, and are delivered, in order, one round
-   * trip apart.
+   * Posts as the caller: one insert, which checks membership (404 otherwise) and takes no lock, so
+   * posts to one chat commit in parallel. After the commit, the message feed is woken: each process
+   * reads the new message once it settles and sends `message.created` to the chat's members, in the
+   * chat's order (see `MessageRepository` and `realtime/message-feed.ts`).
    */
   readonly create = this.crud.create({
-    before: (input: MessageCreate) => this.members.memberIds(input.chatId),
-    values: (input) => ({ chatId: input.chatId, senderId: this.user.id, text: input.text }),
-    after: (message, recipients) => this.events.toUsers(recipients, { type: 'message.created', data: message }),
+    values: (input: MessageCreate) => ({ chatId: input.chatId, senderId: this.user.id, text: input.text }),
+    after: (message) => this.uow.afterCommit(() => this.feed.wake(message.tx)),
   })
 
   /** Only the author edits a message; `editedAt` says when. */
@@ -57,7 +58,7 @@ export class MessageService extends BaseService<MessageRepository> {
       const now = new Date()
       return { text: patch.text, editedAt: now, updatedAt: now }
     },
-    after: (message) => this.notify(message.chatId, { type: 'message.updated', data: message }),
+    after: (message) => this.notify(message.chatId, { type: 'message.updated', data: messageRead(message) }),
   })
 
   /** The author or the chat's owner deletes a message. */

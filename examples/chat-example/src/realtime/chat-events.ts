@@ -4,7 +4,9 @@ import type { MessageRead } from '../messages/message.schemas.js'
 
 /**
  * Every real-time event of the chat, by type, with the type of its `data` (API.md, "Real time").
- * Events go to the user topics of a chat's members, computed inside the writing transaction.
+ * Events go to the user topics of a chat's members, computed inside the writing transaction; except
+ * `message.created`, which each process's message feed sends once the message settles
+ * (message-feed.ts), to the members of that moment.
  */
 export type ChatEvents = {
   'message.created': MessageRead
