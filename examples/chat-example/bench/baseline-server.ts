@@ -5,10 +5,9 @@
  * fastkit, no DI container, no zod: what a careful person would write by hand. It sends no real-time
  * events (there is nobody to send them to).
  *
- * `POST /messages` has two forms. By default it is a plain insert guarded by the membership check (one
- * statement, no per-chat ordering): the yardstick of issue 13's write target. With the header
- * `x-bench-ordered: 1` it runs the chat's SQL: in one transaction, lock the chat row (member check), insert
- * with the chat's `greatest(clock_timestamp(), max(created_at) + 1 µs)` stamp, read the recipients; no NOTIFY.
+ * `POST /messages` is a plain insert guarded by the membership check (one autocommitted statement): the
+ * yardstick of issue 13's write target. It delivers nothing; the chat also wakes its message feed,
+ * which reads each new message and the chat's members to send `message.created`.
  *
  *   DATABASE_URL=postgres://… JWT_SECRET=… PORT=3001 node --import tsx bench/baseline-server.ts
  */
@@ -18,6 +17,8 @@ import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+// The message as the API shows it (its `tx`, the order key, stays in the database).
+const COLUMNS = ['id', 'chatId', 'senderId', 'text', 'createdAt', 'updatedAt', 'editedAt'] as const
 
 interface Row {
   id: string
@@ -76,7 +77,7 @@ app.get('/auth/me', async (request) => {
 app.get<{ Params: { id: string } }>('/messages/:id', async (request, reply) => {
   const { id } = request.params
   const message = UUID.test(id)
-    ? await db.selectFrom('messages').selectAll().where('id', '=', id).where(isMember(caller(request))).executeTakeFirst()
+    ? await db.selectFrom('messages').select(COLUMNS).where('id', '=', id).where(isMember(caller(request))).executeTakeFirst()
     : undefined
   if (!message) return reply.code(404).type('application/problem+json').send(problem(404, 'Not Found', 'Message not found'))
   return message
@@ -94,9 +95,10 @@ app.get<{ Querystring: { chatId?: string; limit?: string } }>('/messages', async
   // timestamp (microseconds), like fastkit's.
   const rows = await db
     .selectFrom('messages')
-    .selectAll()
-    .select(sql<string>`created_at::text`.as('cursorCreatedAt'))
+    .select(COLUMNS)
+    .select([sql<string>`tx::text`.as('cursorTx'), sql<string>`created_at::text`.as('cursorCreatedAt')])
     .where('chatId', '=', chatId)
+    .orderBy('tx', 'desc')
     .orderBy('createdAt', 'desc')
     .orderBy('id', 'desc')
     .limit(limit + 1)
@@ -104,8 +106,8 @@ app.get<{ Querystring: { chatId?: string; limit?: string } }>('/messages', async
   const more = rows.length > limit
   const page = more ? rows.slice(0, limit) : rows
   const last = page.at(-1)
-  const items = page.map(({ cursorCreatedAt: _, ...message }) => message as Row)
-  const nextCursor = more && last ? Buffer.from(JSON.stringify(['-createdAt,-id', [last.cursorCreatedAt, last.id]]), 'utf8').toString('base64url') : null
+  const items = page.map(({ cursorTx: _, cursorCreatedAt: __, ...message }) => message as Row)
+  const nextCursor = more && last ? Buffer.from(JSON.stringify(['-tx,-createdAt,-id', [last.cursorTx, last.cursorCreatedAt, last.id]]), 'utf8').toString('base64url') : null
   return { items, nextCursor }
 })
 
@@ -116,32 +118,14 @@ app.post<{ Body: { chatId?: unknown; text?: unknown } }>('/messages', async (req
     return reply.code(400).type('application/problem+json').send(problem(400, 'Bad Request', 'chatId and text (1–4000 characters) are required'))
   }
   const userId = caller(request)
-  if (request.headers['x-bench-ordered'] !== '1') {
-    const inserted = await db
-      .insertInto('messages')
-      .columns(['chatId', 'senderId', 'text'])
-      .expression(sql`select ${chatId}::uuid, ${userId}::uuid, ${text} where exists (select 1 from chat_members where chat_id = ${chatId} and user_id = ${userId})`)
-      .returningAll()
-      .executeTakeFirst()
-    if (!inserted) return reply.code(404).type('application/problem+json').send(problem(404, 'Not Found', 'Chat not found'))
-    return reply.code(201).send(inserted)
-  }
-  const message = await db.transaction().execute(async (trx) => {
-    const chat = await trx
-      .selectFrom('chats')
-      .selectAll('chats')
-      .where('chats.id', '=', chatId)
-      .where((eb: any) => eb.exists(eb.selectFrom('chatMembers').select('chatMembers.id').whereRef('chatMembers.chatId', '=', 'chats.id').where('chatMembers.userId', '=', userId)))
-      .forUpdate()
-      .executeTakeFirst()
-    if (!chat) return undefined
-    const stamp = sql<Date>`greatest(clock_timestamp(), (select max(m.created_at) + interval '1 microsecond' from messages as m where m.chat_id = ${chatId}))`
-    const inserted = (await trx.insertInto('messages').values({ chatId, senderId: userId, text, createdAt: stamp, updatedAt: stamp }).returningAll().executeTakeFirstOrThrow()) as Row
-    await trx.selectFrom('chatMembers').select('userId').where('chatId', '=', chatId).execute()
-    return inserted
-  })
-  if (!message) return reply.code(404).type('application/problem+json').send(problem(404, 'Not Found', 'Chat not found'))
-  return reply.code(201).send(message)
+  const inserted = await db
+    .insertInto('messages')
+    .columns(['chatId', 'senderId', 'text'])
+    .expression(sql`select ${chatId}::uuid, ${userId}::uuid, ${text} where exists (select 1 from chat_members where chat_id = ${chatId} and user_id = ${userId})`)
+    .returning(COLUMNS)
+    .executeTakeFirst()
+  if (!inserted) return reply.code(404).type('application/problem+json').send(problem(404, 'Not Found', 'Chat not found'))
+  return reply.code(201).send(inserted)
 })
 
 const address = await app.listen({ port: Number(process.env.PORT ?? 3001), host: '127.0.0.1' })

@@ -23,7 +23,7 @@
  *   pnpm bench:quick    # CI: 1 round × 2 s, 2k messages, 200 sockets at 20 posts/s, no build (under a minute)
  *
  * Flags: --quick, --compiled (also the compiled production start; needs `pnpm build` and
- * `pnpm --filter chat-example build`). To iterate on one route: --routes=me,get,list,post,post-ordered
+ * `pnpm --filter chat-example build`). To iterate on one route: --routes=me,get,list,post
  * (a subset, in that naming), --rounds=N, --only-compiled (skip the tsx start; implies --compiled),
  * --routes=none (only the fan-out), --no-fanout, --cpu-prof=DIR (the compiled chat writes a V8 CPU
  * profile there when it stops). Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS (0: no warm-up), BENCH_FANOUT_RATE,
@@ -59,7 +59,7 @@ const cpuProfileDir = flag('cpu-prof')
 /** Seconds of warm-up per route and server before the first round (BENCH_WARMUP_SECONDS; 0 skips it, e.g. to profile only measured requests). */
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 1)
 /** Short names of the routes, for --routes=. */
-const ROUTE_KEYS = ['me', 'get', 'list', 'post', 'post-ordered'] as const
+const ROUTE_KEYS = ['me', 'get', 'list', 'post'] as const
 const routesFlag = flag('routes')
 const routeKeys = routesFlag === 'none' ? [] : (routesFlag?.split(',') ?? [...ROUTE_KEYS])
 for (const key of routeKeys) if (!(ROUTE_KEYS as readonly string[]).includes(key)) throw new Error(`--routes: unknown route ${key} (one of ${ROUTE_KEYS.join(', ')}, or none)`)
@@ -266,13 +266,11 @@ function routes(s: Seed): Route[] {
     { key: 'me', name: 'GET /auth/me', options: (port) => ({ url: `http://127.0.0.1:${port}/auth/me`, headers: auth }), probe: get('/auth/me') },
     { key: 'get', name: 'GET /messages/:id', options: (port) => ({ url: `http://127.0.0.1:${port}/messages/${s.messageId}`, headers: auth }), probe: get(`/messages/${s.messageId}`) },
     { key: 'list', name: 'GET /messages?chatId=&limit=50', options: (port) => ({ url: `http://127.0.0.1:${port}${list}`, headers: auth }), probe: get(list) },
-    post('post', 'POST /messages (32 posters, one chat)', {}),
-    // The same load against a baseline that runs the chat's SQL (row lock + stamped insert + recipients).
-    post('post-ordered', 'POST /messages, baseline with the chat\'s lock', { 'x-bench-ordered': '1' }),
+    post('post', 'POST /messages (32 posters, one chat)'),
   ]
   return all.filter((route) => routeKeys.includes(route.key))
 
-  function post(key: Route['key'], name: string, extra: Record<string, string>): Route {
+  function post(key: Route['key'], name: string): Route {
     return {
       key,
       name,
@@ -287,7 +285,7 @@ function routes(s: Seed): Route[] {
               // One poster per connection: autocannon keeps a context per connection.
               setupRequest: (request: any, context: any) => {
                 context.token ??= posters[next++ % posters.length]
-                return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}`, ...extra }, body: JSON.stringify({ chatId: s.chatId, text: 'hello from the benchmark' }) }
+                return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: JSON.stringify({ chatId: s.chatId, text: 'hello from the benchmark' }) }
               },
             },
           ],

@@ -96,6 +96,18 @@ describe.each(dialectsUnderTest())('TableFeed on %s', (kind) => {
     expect(seen()).toEqual(expected)
   })
 
+  test("wake's promise resolves once the transaction's rows were handed over; at once without a tx", async () => {
+    const db = f.t.db
+    const { feed, seen } = await follow()
+    const [row] = await insert(db, 1)
+    await feed.wake(row!.tx)
+    expect(seen()).toEqual([1])
+    await feed.wake()
+    // Already handed over: resolves without another read.
+    await feed.wake(row!.tx)
+    expect(seen()).toEqual([1])
+  })
+
   test('a write that rolls back is never handed over', async () => {
     const db = f.t.db
     const { feed, seen } = await follow()
@@ -232,6 +244,32 @@ if (dialectsUnderTest().includes('postgres')) {
         }
       },
     )
+
+    test("wake's promise waits while an older transaction holds the row back, up to maxWaitMs; closing releases it", async () => {
+      const db = f.t.db
+      const { feed, seen } = await follow({ maxWaitMs: 300 })
+      const older = new pg.Client({ connectionString: f.t.url })
+      await older.connect()
+      try {
+        await older.query('begin')
+        await older.query(`insert into feed_rows (n) values (1)`)
+        const later = (await insert(db, 2))[0]!
+        const started = Date.now()
+        await feed.wake(later.tx)
+        expect(Date.now() - started).toBeGreaterThanOrEqual(290)
+        expect(seen()).toEqual([])
+        let released = false
+        const waiting = feed.wake(later.tx).then(() => (released = true))
+        await sleep(50)
+        expect(released).toBe(false)
+        await feed.close()
+        await waiting
+        expect(released).toBe(true)
+      } finally {
+        await older.query('rollback')
+        await older.end()
+      }
+    })
 
     test(
       'eight writers racing, each transaction open for a random while: every committed row once, in the table order',

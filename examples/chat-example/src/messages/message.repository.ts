@@ -11,10 +11,10 @@ const NEWEST_FIRST = ['-tx', '-createdAt'] as const
  * that wrote the message (PostgreSQL assigns ids in the order transactions first write), then the
  * time of the insert, then the id for messages of one transaction stamped in the same microsecond
  * (PGlite's clock ticks in milliseconds). Posts to a chat take no lock, so they may commit in any
- * order: a message can commit after one that sorts after it. Newest-first lists show every committed
- * message; a catch-up (`after`) reads only settled messages (fastkit's `settled`: no transaction that
- * is still running can commit one that sorts before them), so whatever commits later sorts after
- * everything it has returned and a client catching up from the last message it saw skips none.
+ * order: a message can commit after one that sorts after it. Lists read only settled messages
+ * (fastkit's `settled`: no transaction that is still running can commit one that sorts before them),
+ * so whatever commits later sorts after everything they returned, and a client catching up from the
+ * last message it saw skips none.
  */
 export class MessageRepository extends BaseRepository<DB, 'messages'> {
   readonly table = 'messages'
@@ -48,20 +48,21 @@ export class MessageRepository extends BaseRepository<DB, 'messages'> {
   }
 
   /**
-   * A page of a chat's messages, newest first; with `after` (a message id), oldest first from the
-   * message after that one on, settled messages only (catch-up after a reconnect: the cursor carries
-   * the position, so the anchor may be deleted while a client pages), or `undefined` when `after` is
-   * not a message of this chat. The anchor itself need not be settled (a client may anchor on the
-   * message it just posted): until it is, nothing settled sorts after it and the page is empty. The
-   * `(chat_id, tx, created_at, id)` index serves every page as a range scan, so page 1,000 costs what
-   * page 1 does.
+   * A page of a chat's settled messages, newest first; with `after` (a message id), oldest first from
+   * the message after that one on (catch-up after a reconnect: the cursor carries the position, so the
+   * anchor may be deleted while a client pages), or `undefined` when `after` is not a message of this
+   * chat. Both list settled messages only, so any message a client has seen in a list is a safe
+   * anchor: nothing that commits later can sort before it. The anchor itself need not be settled:
+   * until it is, nothing settled sorts after it and the page is empty. The `(chat_id, tx, created_at,
+   * id)` index serves every page as a range scan, so page 1,000 costs what page 1 does.
    */
   async inChat(chatId: string, page: { after?: string; limit: number; cursor?: string }): Promise<Page<Message> | undefined> {
     const { after, limit, cursor } = page
-    if (!after) return this.findMany({ where: { chatId }, sort: NEWEST_FIRST, limit, cursor })
+    const scope = { scope: () => settled('messages.tx') }
+    if (!after) return this.findMany({ where: { chatId }, sort: NEWEST_FIRST, limit, cursor }, scope)
     // The anchor's position is read without the settled condition, which then applies to the page.
     const from = cursor ?? (await this.cursorAt(after, { where: { chatId }, sort: OLDEST_FIRST }))
     if (from === undefined) return undefined
-    return this.findMany({ where: { chatId }, sort: OLDEST_FIRST, limit, cursor: from }, { scope: () => settled('messages.tx') })
+    return this.findMany({ where: { chatId }, sort: OLDEST_FIRST, limit, cursor: from }, scope)
   }
 }

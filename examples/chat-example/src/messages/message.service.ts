@@ -42,7 +42,9 @@ export class MessageService extends BaseService<MessageRepository> {
    * Posts as the caller: one insert, which checks membership (404 otherwise) and takes no lock, so
    * posts to one chat commit in parallel. After the commit, the message feed is woken: each process
    * reads the new message once it settles and sends `message.created` to the chat's members, in the
-   * chat's order (see `MessageRepository` and `realtime/message-feed.ts`).
+   * chat's order (see `MessageRepository` and `realtime/message-feed.ts`). The response waits until
+   * this process's feed has sent it (normally a millisecond or two; at most the feed's `maxWaitMs`),
+   * so the message a client gets back is settled, like every message it can list.
    */
   readonly create = this.crud.create({
     values: (input: MessageCreate) => ({ chatId: input.chatId, senderId: this.user.id, text: input.text }),

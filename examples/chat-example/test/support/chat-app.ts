@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { CamelCasePlugin, type Kysely, type LogEvent } from 'kysely'
+import { CamelCasePlugin, sql, type Kysely, type LogEvent } from 'kysely'
 import { afterAll, beforeAll, expect } from 'vitest'
 import type { DatabaseKind } from 'fastkit'
 import { createTestDatabase, type TestDatabase } from 'fastkit/testing'
@@ -237,4 +237,19 @@ export function captureLog(): { readonly stream: Writable; readonly lines: strin
     },
   })
   return { stream, lines }
+}
+
+/**
+ * Waits until transaction `tx` has settled: no transaction that began writing before it is still
+ * running on the server (other test files' included), so both message lists show its messages. What
+ * `POST /messages` waits for before it answers, for tests that write through a repository.
+ */
+export async function untilSettled(db: Kysely<any>, tx: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const { rows } = await sql<{ settled: boolean }>`select ${tx}::xid8 < pg_snapshot_xmin(pg_current_snapshot()) as settled`.execute(db)
+    if (rows[0]!.settled) return
+    if (Date.now() > deadline) throw new Error(`transaction ${tx} did not settle within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
 }

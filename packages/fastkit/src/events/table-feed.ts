@@ -51,6 +51,11 @@ export interface TableFeedOptions<Row> {
   readonly pollMs?: number
   /** Where failed reads and `onRows` calls are reported (they are retried). Default `console.error`. */
   readonly onError?: (error: unknown) => void
+  /**
+   * How long the promise of {@link TableFeed.wake} waits, at most, for the transaction's rows to
+   * settle and be handed over, in ms. Default 2,000.
+   */
+  readonly maxWaitMs?: number
 }
 
 /** What the feed sends on the bus: "rows of this transaction (or some) were written to the table". */
@@ -106,7 +111,8 @@ const ERROR_RETRY_MS = [100, 200, 500, 1_000, 2_000, 5_000] as const
  * })
  * await feed.start()
  * app.addHook('onClose', () => feed.close())
- * // in a service, after the insert: uow.afterCommit(() => feed.wake(message.tx))
+ * // in a service, after the insert (the response then waits until the row settled and went out):
+ * // uow.afterCommit(() => feed.wake(message.tx))
  * ```
  */
 export class TableFeed<Row = Record<string, unknown>> {
@@ -132,6 +138,10 @@ export class TableFeed<Row = Record<string, unknown>> {
   #poll: NodeJS.Timeout | undefined
   #unsubscribe: (() => void) | undefined
   #outgoing: bigint | null | undefined
+  /** Transactions below this have had all their rows handed over; `wake`'s promises wait for it. */
+  #handedBelow = 0n
+  readonly #waiters = new Set<{ readonly tx: bigint; readonly resolve: () => void; readonly timer: NodeJS.Timeout }>()
+  readonly #maxWaitMs: number
   #publishing = false
   #state: 'new' | 'started' | 'closed' = 'new'
 
@@ -146,6 +156,7 @@ export class TableFeed<Row = Record<string, unknown>> {
     this.#pollMs = options.pollMs ?? 1_000
     this.#onError = options.onError ?? ((error) => console.error('fastkit: table feed error', error))
     this.#topic = `fastkit.feed:${options.table}`
+    this.#maxWaitMs = options.maxWaitMs ?? 2_000
   }
 
   /**
@@ -172,15 +183,22 @@ export class TableFeed<Row = Record<string, unknown>> {
    * Says that rows were committed (by transaction `tx`, the value of their xid8 column, when known):
    * this process's feed reads them at once, and the other processes' feeds are told through the bus.
    * Call it after the commit (`uow.afterCommit`); before it, the rows are not there to read yet.
+   *
+   * Resolves once those rows have settled and this process's feed has handed them over (or at once
+   * without `tx`; or after `maxWaitMs`, or when the feed closes; it never rejects). Awaited before a
+   * response, it makes everything a client can see of the write settled: a client that anchors a
+   * catch-up on the row it just wrote then misses none that sorts before it.
    */
-  wake(tx?: string | bigint): void {
-    if (this.#state !== 'started') return
+  wake(tx?: string | bigint): Promise<void> {
+    if (this.#state !== 'started') return Promise.resolve()
     this.#heard(tx === undefined ? null : String(tx))
-    if (!this.#bus) return
-    const announced = tx === undefined ? null : BigInt(tx)
-    // One wake-up on the wire at a time, carrying the newest transaction announced meanwhile.
-    this.#outgoing = this.#outgoing === undefined || announced === null || (this.#outgoing !== null && announced > this.#outgoing) ? announced : this.#outgoing
-    if (!this.#publishing) void this.#publishWakes()
+    if (this.#bus) {
+      const announced = tx === undefined ? null : BigInt(tx)
+      // One wake-up on the wire at a time, carrying the newest transaction announced meanwhile.
+      this.#outgoing = this.#outgoing === undefined || announced === null || (this.#outgoing !== null && announced > this.#outgoing) ? announced : this.#outgoing
+      if (!this.#publishing) void this.#publishWakes()
+    }
+    return tx === undefined ? Promise.resolve() : this.#handedOver(BigInt(tx))
   }
 
   /** Stops reading and polling; waits for a read (and its `onRows` call) in progress. */
@@ -190,7 +208,28 @@ export class TableFeed<Row = Record<string, unknown>> {
     clearInterval(this.#poll)
     clearTimeout(this.#retry)
     this.#unsubscribe?.()
+    this.#release(undefined)
     await this.#reading
+  }
+
+  /** Resolves once every row of transactions up to `tx` was handed over, or after `maxWaitMs`. */
+  #handedOver(tx: bigint): Promise<void> {
+    if (tx < this.#handedBelow) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const waiter = { tx, resolve, timer: setTimeout(() => this.#waiters.delete(waiter) && resolve(), this.#maxWaitMs) }
+      waiter.timer.unref()
+      this.#waiters.add(waiter)
+    })
+  }
+
+  /** Resolves the waiters whose rows were all handed over: every one, when `below` is undefined. */
+  #release(below: bigint | undefined): void {
+    for (const waiter of this.#waiters) {
+      if (below !== undefined && waiter.tx >= below) continue
+      clearTimeout(waiter.timer)
+      this.#waiters.delete(waiter)
+      waiter.resolve()
+    }
   }
 
   async #publishWakes(): Promise<void> {
@@ -242,6 +281,9 @@ export class TableFeed<Row = Record<string, unknown>> {
         if (handed === this.#batchSize) this.#again = true
       } while (this.#again && this.#state === 'started')
       this.#errorAttempts = 0
+      // Every settled row (all transactions below the horizon) has been handed over.
+      this.#handedBelow = this.#horizon
+      if (this.#waiters.size > 0) this.#release(this.#horizon)
       // A transaction announced as committed whose rows have not settled: older ones still run.
       if (this.#announced >= this.#horizon) this.#retryIn(SETTLE_RETRY_MS[Math.min(this.#settleAttempts++, SETTLE_RETRY_MS.length - 1)]!)
       else this.#settleAttempts = 0
