@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely'
 import { createDatabase, EventPublisher, PostgresTransport, UnitOfWork } from '../src/index.js'
 import { EventBus, type EventMessage } from '../src/extend.js'
 import { createTestDatabase, dialectsUnderTest, takeUntilBarrier, type RecordingInbox, type TestDatabase } from '../src/testing/index.js'
-import { busInbox } from './support/bus-inbox.js'
+import { busInbox, sendBusBarrier } from './support/bus-inbox.js'
 import { uniqueChannel } from './support/events-transports.js'
 import { testMigrations, type TestDB } from './support/schema.js'
 
@@ -114,6 +114,26 @@ if (dialectsUnderTest().includes('postgres')) {
       })
       expect(await (await commitBarrier())(atA)).toEqual([{ topics: ['t'], type: 'created', data: { name: 'x' } }])
       atA.off()
+    })
+
+    test('a singleWrite unit hands its event to the bus after the write, never inside a transaction', async () => {
+      const [a, b] = buses as [EventBus, EventBus]
+      const atA = inbox(a)
+      const atB = inbox(b)
+      const uow = new UnitOfWork(t.db, { singleWrite: true })
+      await uow.db.insertInto('items').values({ name: 'alone' }).execute()
+      new EventPublisher(uow, a).publish('t', { type: 'created', data: { name: 'alone' } })
+      // Not NOTIFYed with a commit: nothing has gone out yet.
+      expect(atA.events).toEqual([])
+      await uow.commit()
+      expect(uow.inTransaction).toBe(false)
+      // Delivered by its own bus at once (not in transaction), and to the others through the transport.
+      expect(atA.events.map((m) => m.type)).toEqual(['created'])
+      // A barrier published by the same bus travels the same road, after it.
+      const before = await sendBusBarrier(a)
+      expect((await before(atB)).map((m) => m.type)).toEqual(['created'])
+      atA.off()
+      atB.off()
     })
 
     test('a unit that rolls back sends nothing, to the sender or anyone else', async () => {

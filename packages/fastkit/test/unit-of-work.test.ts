@@ -264,6 +264,42 @@ describe.each(dialectsUnderTest())('UnitOfWork on %s', (kind) => {
     await expect(uow.db.selectFrom('items').selectAll().execute()).rejects.toThrow(/already committed/)
   })
 
+  test('singleWrite: the one write goes alone, without BEGIN/COMMIT, and is stored; reads and after-commit callbacks as usual', async () => {
+    await t.db.insertInto('items').values({ name: 'before' }).execute()
+    t.statements.length = 0
+    const calls: string[] = []
+    const uow = new UnitOfWork(t.db, { singleWrite: true })
+    expect(uow.singleWrite).toBe(true)
+    expect(await uow.db.selectFrom('items').select('name').execute()).toEqual([{ name: 'before' }])
+    const [row] = await uow.db.insertInto('items').values({ name: 'single' }).returning('name').execute()
+    expect(row).toEqual({ name: 'single' })
+    uow.afterCommit(() => calls.push('after'))
+    // Committed as it ran: another connection (on PGlite, the next statement) sees it before commit().
+    expect((await t.db.selectFrom('items').select('name').orderBy('name').execute()).map((r) => r.name)).toEqual(['before', 'single'])
+    expect(calls).toEqual([])
+    await uow.commit()
+    expect(calls).toEqual(['after'])
+    expect(t.statements.filter(isTxControl)).toEqual([])
+    expect(uow.inTransaction).toBe(false)
+  })
+
+  test('singleWrite refuses a second write before sending it (the first stays stored), nested(), and options that need a transaction', async () => {
+    const uow = new UnitOfWork(t.db, { singleWrite: true })
+    await uow.db.insertInto('items').values({ name: 'first' }).execute()
+    t.statements.length = 0
+    await expect(uow.db.insertInto('items').values({ name: 'second' }).execute()).rejects.toThrow(/singleWrite/)
+    await expect(uow.db.updateTable('items').set({ qty: 1 }).execute()).rejects.toThrow(/singleWrite/)
+    expect(t.statements).toEqual([])
+    await expect(uow.nested(async () => {})).rejects.toThrow(/nested/)
+    // A second write queued for the commit is refused there, and nothing more is stored.
+    uow.beforeCommit(() => uow.sendWithCommit(t.db.insertInto('items').values({ name: 'queued' })))
+    await expect(uow.commit()).rejects.toThrow(/singleWrite/)
+    expect((await t.db.selectFrom('items').select('name').execute()).map((r) => r.name)).toEqual(['first'])
+    for (const options of [{ readOnly: true }, { isolationLevel: 'serializable' as const }, { statementTimeoutMs: 1_000 }]) {
+      expect(() => new UnitOfWork(t.db, { singleWrite: true, ...options })).toThrow(TypeError)
+    }
+  })
+
   test('two concurrent units never see each other’s uncommitted writes', async () => {
     // On PostgreSQL the two overlap; on PGlite (one session) the second waits for the first.
     const flow = (name: string, fail: boolean) =>

@@ -12,7 +12,8 @@ export class MessageRouter extends BaseRouter<typeof MessageService> {
   }
 
   protected override routes(): void {
-    this.crud({ read: MessageRead, get: true, create: { body: MessageCreate }, update: { body: MessageUpdate }, delete: true })
+    // A post is one statement (membership check and insert): it needs no transaction around it.
+    this.crud({ read: MessageRead, get: true, create: { body: MessageCreate, uow: { singleWrite: true } }, update: { body: MessageUpdate }, delete: true })
     this.route({
       method: 'GET',
       url: '/',

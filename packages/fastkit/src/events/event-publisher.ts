@@ -70,7 +70,7 @@ export class EventPublisher<Events extends EventMap = EventMap> {
     const json = JSON.stringify(event.data)
     const message = { topics: list, type: event.type, data: json === undefined ? null : JSON.parse(json) }
     if (list.length === 0) return
-    if (this.#bus.transactional) {
+    if (this.#bus.transactional && !this.#uow.singleWrite) {
       const uow = this.#uow
       const bus = this.#bus
       uow.beforeCommit(() => bus.publishInTransaction(uow, message))

@@ -43,8 +43,8 @@ export interface RouteOptions {
   readonly preHandler?: preHandlerHookHandler | readonly preHandlerHookHandler[]
   /** Success status code. */
   readonly status?: number
-  /** Unit-of-work settings for this route: isolation level, read-only, statement timeout. */
-  readonly uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMs'>
+  /** Unit-of-work settings for this route: isolation level, read-only, statement timeout, single write. */
+  readonly uow?: Pick<UnitOfWorkOptions, 'isolationLevel' | 'readOnly' | 'statementTimeoutMs' | 'singleWrite'>
   /** OpenAPI summary, description and tags. */
   readonly summary?: string
   readonly description?: string

@@ -50,6 +50,19 @@ export interface UnitOfWorkOptions {
    * included, in one transaction. PostgreSQL only: PGlite accepts and ignores it.
    */
   readonly statementTimeoutMs?: number
+  /**
+   * Runs the unit without a transaction, for work that is ONE write (a route that inserts a row and
+   * returns it): the write is sent alone and PostgreSQL commits it as it runs, with no BEGIN and
+   * COMMIT round trips. Reads go through the pool as usual. The unit can never commit half of its
+   * work: a second write (from the service, a before-commit callback or `sendWithCommit`) is refused
+   * with a `TypeError` before it is sent; `nested()` is refused too. After-commit callbacks run when
+   * the unit commits, as usual. What this gives up: the write is stored once it ran, even if the
+   * request fails afterwards (the unit rolls nothing back), so use it where the write is the last thing
+   * that can fail. Not with `isolationLevel`, `readOnly` or `statementTimeoutMs`, which need a
+   * transaction. An `EventPublisher` of such a unit hands its events to the bus after the write
+   * committed, as it does with a transport that cannot send inside a transaction.
+   */
+  readonly singleWrite?: boolean
   /** Where failures of after-commit callbacks are reported. Defaults to `console.error`. */
   readonly onCallbackError?: (error: unknown) => void
 }
@@ -125,8 +138,13 @@ export class UnitOfWork<DB = any> {
   /** Set once the commit took the queued statements: {@link sendWithCommit} refuses from then on. */
   #sendingCommit = false
   #savepoints = 0
+  /** Set once a `singleWrite` unit sent its write. */
+  #wrote = false
 
   constructor(root: Kysely<DB>, options: UnitOfWorkOptions = {}) {
+    if (options.singleWrite && (options.isolationLevel || options.readOnly || options.statementTimeoutMs !== undefined)) {
+      throw new TypeError('A singleWrite unit of work runs no transaction: it takes no isolationLevel, readOnly or statementTimeoutMs')
+    }
     this.#root = root
     this.#options = options
   }
@@ -168,6 +186,11 @@ export class UnitOfWork<DB = any> {
   /** Whether a transaction has been begun (or is beginning). */
   get inTransaction(): boolean {
     return this.#trx !== undefined
+  }
+
+  /** Whether this unit runs its one write without a transaction (see {@link UnitOfWorkOptions.singleWrite}). */
+  get singleWrite(): boolean {
+    return this.#options.singleWrite === true
   }
 
   get options(): UnitOfWorkOptions {
@@ -244,6 +267,7 @@ export class UnitOfWork<DB = any> {
    */
   async nested<T>(fn: () => Promise<T>): Promise<T> {
     this.#assertOpen()
+    if (this.#options.singleWrite) throw new TypeError('A singleWrite unit of work has no transaction, hence no savepoints: nested() is refused')
     const trx = await this.#transaction()
     const name = `fastkit_sp_${++this.#savepoints}`
     const savepoint = await trx.savepoint(name).execute()
@@ -436,6 +460,7 @@ export class UnitOfWork<DB = any> {
   }
 
   #needsTransaction(query: RootOperationNode): boolean {
+    if (this.#options.singleWrite) return false
     if (this.#trx || this.#options.statementTimeoutMs !== undefined) return true
     const level = this.#options.isolationLevel
     if (level && level !== 'read committed' && level !== 'read uncommitted') return true
@@ -444,6 +469,14 @@ export class UnitOfWork<DB = any> {
 
   async #execute<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     this.#assertOpen()
+    if (this.#options.singleWrite && !isPlainSelect(compiled.query)) {
+      if (this.#wrote) {
+        throw new TypeError(
+          'This unit of work is singleWrite: its one write already ran (and is stored), so it refuses a second. Drop singleWrite to run several writes in one transaction.',
+        )
+      }
+      this.#wrote = true
+    }
     const executor = this.#needsTransaction(compiled.query) ? (await this.#transaction()).getExecutor() : this.#root.getExecutor()
     // Checked again: a rollback (client abort) may have happened while we waited for BEGIN.
     this.#assertOpen()
