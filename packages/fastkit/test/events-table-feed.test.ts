@@ -108,6 +108,13 @@ describe.each(dialectsUnderTest())('TableFeed on %s', (kind) => {
     expect(seen()).toEqual([1])
   })
 
+  test('columns computes more values per row in the same read', async () => {
+    const handed: (FeedRow & { double: number })[] = []
+    const { feed } = await follow({ columns: sql`t.n * 2 as double`, onRows: (rows) => void handed.push(...(rows as (FeedRow & { double: number })[])) })
+    await feed.wake((await insert(f.t.db, 21))[0]!.tx)
+    expect(handed.map((row) => [row.n, row.double])).toEqual([[21, 42]])
+  })
+
   test('a write that rolls back is never handed over', async () => {
     const db = f.t.db
     const { feed, seen } = await follow()

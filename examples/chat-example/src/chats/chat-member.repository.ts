@@ -12,19 +12,6 @@ export class ChatMemberRepository extends BaseRepository<DB, 'chatMembers'> {
     return rows.map((r) => r.userId)
   }
 
-  /** The user ids of the members of each of these chats (a chat without members is absent). */
-  async membersOf(chatIds: readonly string[]): Promise<Map<string, string[]>> {
-    const members = new Map<string, string[]>()
-    if (chatIds.length === 0) return members
-    const rows = await this.db.selectFrom('chatMembers').select(['chatId', 'userId']).where('chatId', 'in', chatIds).execute()
-    for (const { chatId, userId } of rows) {
-      const list = members.get(chatId)
-      if (list) list.push(userId)
-      else members.set(chatId, [userId])
-    }
-    return members
-  }
-
   membership(chatId: string, userId: string): Promise<ChatMember | undefined> {
     return this.findOne({ chatId, userId })
   }

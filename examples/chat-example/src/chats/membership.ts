@@ -1,4 +1,4 @@
-import type { Expression, ExpressionBuilder, SqlBool } from 'kysely'
+import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely'
 import type { DB } from '../db/schema.js'
 
 /**
@@ -16,3 +16,9 @@ export function isChatMember<TB extends 'chats' | 'messages'>(
     outer.selectFrom('chatMembers').select('chatMembers.id').whereRef('chatMembers.chatId', '=', chatId).where('chatMembers.userId', '=', userId),
   )
 }
+
+/**
+ * The user ids of the members of the chat of the message row `t`, as the column `recipients`: the
+ * message feed's extra column (`TableFeed`'s `columns`), read with the messages in one statement.
+ */
+export const recipientsColumn: RawBuilder<unknown> = sql`array(select m.user_id from chat_members as m where m.chat_id = t.chat_id) as recipients`

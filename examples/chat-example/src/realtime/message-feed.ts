@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
-import { TableFeed, token, UnitOfWork, userTopic, type EventOf } from 'fastkit'
-import { ChatMemberRepository } from '../chats/chat-member.repository.js'
+import { TableFeed, token, userTopic, type EventOf } from 'fastkit'
+import { recipientsColumn } from '../chats/membership.js'
 import type { DB, Message } from '../db/schema.js'
 import { messageRead } from '../messages/message.schemas.js'
 import type { ChatEvents } from './chat-events.js'
@@ -19,22 +19,20 @@ export const MessageFeed = token<TableFeed<Message>>('MessageFeed')
  * message, and every process delivers a chat's messages in the same order. The feed closes with the app.
  */
 export async function messageFeed(app: FastifyInstance): Promise<void> {
-  const db = app.db as Kysely<DB>
-  const feed = new TableFeed<Message>({
-    db,
+  const feed = new TableFeed<Message & { recipients: string[] }>({
+    db: app.db as Kysely<DB>,
     table: 'messages',
     order: ['tx', 'createdAt', 'id'],
+    // The chat's members of the moment, read with the messages themselves.
+    columns: recipientsColumn,
     bus: app.events,
-    onRows: async (messages) => {
-      const chatIds = [...new Set(messages.map((message) => message.chatId))]
-      const members = await UnitOfWork.run(db, (uow) => new ChatMemberRepository(uow).membersOf(chatIds))
+    onRows: (messages) =>
       app.events.deliver(
-        messages.map((message) => ({
-          topics: (members.get(message.chatId) ?? []).map(userTopic),
+        messages.map(({ recipients, ...message }) => ({
+          topics: recipients.map(userTopic),
           ...({ type: 'message.created', data: messageRead(message) } satisfies EventOf<ChatEvents>),
         })),
-      )
-    },
+      ),
     onError: (error) => app.log.error({ err: error }, 'message feed error'),
   })
   await feed.start()

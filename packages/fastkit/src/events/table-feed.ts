@@ -31,6 +31,18 @@ export interface TableFeedOptions<Row> {
    */
   readonly order: readonly [tx: string, ...rest: string[]]
   /**
+   * More select-list expressions computed for each row in the same statement, the row being `t`:
+   * what `onRows` needs besides the row (its recipients, say), without a query of its own per batch.
+   * Written in SQL, so columns are named as the database names them.
+   *
+   * @example
+   * ```ts
+   * import { sql } from 'kysely'
+   * const columns = sql`array(select user_id from chat_members m where m.chat_id = t.chat_id) as recipients`
+   * ```
+   */
+  readonly columns?: RawBuilder<unknown>
+  /**
    * Receives the rows that settled since the last call, oldest first, at most `batchSize` at a time;
    * the next call waits for this one. A call that throws (or rejects) is reported to `onError` and
    * made again later with the same rows: the feed does not move past rows it could not hand over.
@@ -119,6 +131,7 @@ export class TableFeed<Row = Record<string, unknown>> {
   readonly #db: Kysely<any>
   readonly #table: string
   readonly #order: readonly string[]
+  readonly #columns: RawBuilder<unknown> | undefined
   readonly #onRows: (rows: Row[]) => void | Promise<void>
   readonly #bus: EventBus | undefined
   readonly #batchSize: number
@@ -150,6 +163,7 @@ export class TableFeed<Row = Record<string, unknown>> {
     this.#db = options.db
     this.#table = options.table
     this.#order = options.order
+    this.#columns = options.columns
     this.#onRows = options.onRows
     this.#bus = options.bus
     this.#batchSize = options.batchSize ?? 500
@@ -307,7 +321,7 @@ export class TableFeed<Row = Record<string, unknown>> {
     const result = await this.#query(sql`
       select h.${sql.id(HORIZON)}::text as ${sql.id(HORIZON)}, r.* from (select pg_snapshot_xmin(pg_current_snapshot()) as ${sql.id(HORIZON)}) as h
       left join lateral (
-        select t.*, ${this.#cursorColumns()} from ${sql.table(this.#table)} as t
+        select t.*, ${this.#columns ? sql`${this.#columns}, ` : sql``}${this.#cursorColumns()} from ${sql.table(this.#table)} as t
         where ${after} and ${this.#settled(sql`h.${sql.id(HORIZON)}`)}
         order by ${sql.join(this.#order.map((column) => this.#ref(column)))}
         limit ${this.#batchSize}
