@@ -194,6 +194,26 @@ describe.each(dialectsUnderTest())('TableFeed on %s', (kind) => {
     await vi.waitFor(() => expect(seen()).toEqual([1, 2]), { timeout: 3_000 })
   })
 
+  test('started while its table cannot be read: start resolves, reports, and the feed follows the table once it can', async () => {
+    const db = f.t.db
+    const errors: unknown[] = []
+    await sql`alter table feed_rows rename to feed_rows_away`.execute(db)
+    let feed: TableFeed<FeedRow>
+    let seen: () => number[]
+    try {
+      ;({ feed, seen } = await follow({ onError: (error) => errors.push(error) }))
+      expect(errors).toHaveLength(1)
+    } finally {
+      await sql`alter table feed_rows_away rename to feed_rows`.execute(db)
+    }
+    await vi.waitFor(async () => {
+      await feed.wake((await insert(db, 1))[0]!.tx)
+      expect(seen()).toContain(1)
+    })
+    await feed.wake((await insert(db, 2))[0]!.tx)
+    expect(seen().at(-1)).toBe(2)
+  })
+
   test('close waits for the batch being handed over, and nothing is handed over after it', async () => {
     let release!: () => void
     let enter!: () => void

@@ -157,6 +157,8 @@ export class TableFeed<Row = Record<string, unknown>> {
   readonly #maxWaitMs: number
   #publishing = false
   #state: 'new' | 'started' | 'closed' = 'new'
+  /** Whether the table's end was read: until then, the cursor is not a position to read after. */
+  #positioned = false
 
   constructor(options: TableFeedOptions<Row>) {
     if (options.order.length === 0) throw new TypeError('A table feed needs its order columns, the xid8 column first')
@@ -175,22 +177,32 @@ export class TableFeed<Row = Record<string, unknown>> {
 
   /**
    * Starts following the table from its current end: rows settled now are not handed over, rows that
-   * settle from now on are. Rejects if the database cannot be read.
+   * settle from now on are. Resolves once the end was read, or, when the database cannot be read (it
+   * is down, the table not migrated yet), at once: the failure goes to `onError` and the feed keeps
+   * trying (100 ms, growing to 5 s), starting from the end it finds then. Rows written before that are
+   * not handed over: a client that was told nothing catches up from the table.
    */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`This table feed was already ${this.#state}`)
-    const last = await this.#query(sql`
-      select ${this.#cursorColumns()} from ${sql.table(this.#table)} as t
-      where ${this.#settled(sql`pg_snapshot_xmin(pg_current_snapshot())`)}
-      order by ${sql.join(this.#order.map((column) => sql`${this.#ref(column)} desc`))}
-      limit 1`)
-    if (last[0]) this.#cursor = this.#order.map((_, i) => String(last[0]![`${CURSOR}${i}`]))
     this.#state = 'started'
     this.#unsubscribe = this.#bus?.subscribe(this.#topic, (message) => this.#heard((message.data as WakeData | null)?.tx ?? null))
     if (this.#pollMs > 0) {
       this.#poll = setInterval(() => this.#read(), this.#pollMs)
       this.#poll.unref()
     }
+    this.#read()
+    await this.#reading
+  }
+
+  /** Reads the table's current end (its last settled row) as the position to follow from. */
+  async #findEnd(): Promise<void> {
+    const last = await this.#query(sql`
+      select ${this.#cursorColumns()} from ${sql.table(this.#table)} as t
+      where ${this.#settled(sql`pg_snapshot_xmin(pg_current_snapshot())`)}
+      order by ${sql.join(this.#order.map((column) => sql`${this.#ref(column)} desc`))}
+      limit 1`)
+    if (last[0]) this.#cursor = this.#order.map((_, i) => String(last[0]![`${CURSOR}${i}`]))
+    this.#positioned = true
   }
 
   /**
@@ -289,6 +301,7 @@ export class TableFeed<Row = Record<string, unknown>> {
 
   async #readAll(): Promise<void> {
     try {
+      if (!this.#positioned) await this.#findEnd()
       do {
         this.#again = false
         const handed = await this.#readBatch()
