@@ -25,7 +25,7 @@ type ScopedRequest = FastifyRequest & { [finished]?: boolean }
  * Gives every request a child DI container with the request's {@link UnitOfWork} registered in it.
  *
  * The unit commits in `onSend`, so a client never gets a 2xx for a write that is then lost: a failed
- * commit becomes the response instead. Any status >= 400 rolls back. On every ending (response sent,
+ * commit becomes the response instead. Any status >= 400 rolls back (the answer does not wait for it). On every ending (response sent,
  * client aborted, timeout) the unit is rolled back if still open and the child container disposed.
  * The {@link fastkit} plugin registers it; register it yourself only without that plugin.
  *
@@ -64,7 +64,12 @@ export const requestScope = fp(
     app.addHook('onSend', (request, reply: FastifyReply, payload, done) => {
       const uow = request.uow
       if (uow?.state !== 'open') return done(null, payload)
-      if (reply.statusCode >= 400) return void uow.rollback().then(() => done(null, payload), done)
+      if (reply.statusCode >= 400) {
+        // The answer does not wait for the rollback: nothing of the unit was committed or will be,
+        // and a database that hangs (a BEGIN stuck on a frozen server) must not hold up the error.
+        uow.rollback().catch((error: unknown) => request.log.error({ err: error }, 'rollback failed'))
+        return done(null, payload)
+      }
       if (uow.commitIfIdle()) return done(null, payload)
       uow.commit().then(() => done(null, payload), done)
     })
