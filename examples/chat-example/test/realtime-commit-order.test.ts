@@ -7,33 +7,34 @@ import { allMessages, createChat, ok, postMessage, useRealtimeChat } from './sup
 import { within } from './support/realtime-client.js'
 
 /**
- * Events follow commit order even when the database answers the earlier COMMIT late: the second
- * post can commit and get its answer while the first COMMIT's answer is still on its way (its backend
- * was descheduled, say). Here the first answer is held back on purpose, through Kysely's (awaited)
- * query log hook. Then, catch-up returns a burst of messages that share a transaction and stamps.
+ * Events follow the chat's order even when the database answers the earlier post late: the second
+ * post can commit and get its answer while the first one's answer is still on its way (its backend
+ * was descheduled, say). A post is one autocommitted INSERT (`singleWrite`), so here the first
+ * INSERT's answer is held back on purpose, through Kysely's (awaited) query log hook, after the
+ * statement committed. Then, catch-up returns a burst of messages that share a transaction and stamps.
  */
 describe.each(dialectsUnderTest())('commit order of events on %s', (kind) => {
-  let holdNextCommit: { held: () => void; ms: number } | undefined
+  let holdNextInsert: { held: () => void; ms: number } | undefined
   const chat = useRealtimeChat(kind, {
     log: async (event: LogEvent) => {
-      if (event.level !== 'query' || event.query.sql !== 'commit' || !holdNextCommit) return
-      const { held, ms } = holdNextCommit
-      holdNextCommit = undefined
+      if (event.level !== 'query' || !/^\s*insert into messages/.test(event.query.sql) || !holdNextInsert) return
+      const { held, ms } = holdNextInsert
+      holdNextInsert = undefined
       held()
       await new Promise((resolve) => setTimeout(resolve, ms))
     },
   })
 
-  test('a message whose COMMIT is answered late still reaches members before the next message of its chat', async () => {
+  test('a post whose commit is answered late still reaches members before the next message of its chat', async () => {
     const alice = await chat.participant('alice')
     const bob = await chat.participant('bob')
     const room = await createChat(chat.baseUrl, alice, 'room', [bob])
     await Promise.all([alice.sync(), bob.sync()])
 
-    // The first post's COMMIT has run in the database when its answer is held.
-    const held = new Promise<void>((resolve) => (holdNextCommit = { held: resolve, ms: 300 }))
+    // The first post's INSERT has run (and committed) in the database when its answer is held.
+    const held = new Promise<void>((resolve) => (holdNextInsert = { held: resolve, ms: 300 }))
     const first = postMessage(chat.baseUrl, alice, room.id, 'first')
-    await within(held, 5_000, "the first post's COMMIT")
+    await within(held, 5_000, "the first post's INSERT")
     const second = await postMessage(chat.baseUrl, bob, room.id, 'second')
     const committed = [await first, second]
 
