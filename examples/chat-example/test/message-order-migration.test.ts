@@ -13,6 +13,7 @@ import * as messageClocks from '../migrations/0005_chat_message_clocks.js'
 import * as messageOrder from '../migrations/0006_message_order.js'
 import type { DB } from '../src/db/schema.js'
 import { MessageRepository } from '../src/messages/message.repository.js'
+import { untilSettled } from './support/chat-app.js'
 
 const before0006 = {
   '0001_users': users,
@@ -78,6 +79,8 @@ describe.each(dialectsUnderTest())('migration 0006 over existing messages on %s'
   test('a message posted after the migration sorts after all of them, in both directions', async () => {
     const posted = await repository((m) => m.create({ chatId, senderId, text: 'new' }))
     expect(BigInt(posted.tx)).toBeGreaterThan(0n)
+    // Lists show it once it settled (no older transaction, of any test on this server, still running).
+    await untilSettled(t.db, posted.tx)
     expect(await newestFirst()).toEqual([posted.id, ...[...oldOrder].reverse()])
     expect(await catchUp(oldOrder[0]!)).toEqual([...oldOrder.slice(1), posted.id])
     expect(await catchUp(oldOrder.at(-1)!)).toEqual([posted.id])

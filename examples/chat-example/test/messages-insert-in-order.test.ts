@@ -61,6 +61,7 @@ describe.each(dialectsUnderTest())('MessageRepository: posting and the order of 
     })
     expect(a!.tx).toBe(b!.tx)
     expect(BigInt(a!.tx)).toBeGreaterThan(BigInt(posted.tx))
+    await untilSettled(t.db, a!.tx)
     expect(await texts(c.id)).toEqual(['b', 'a', 'hello'])
   })
 
@@ -89,7 +90,7 @@ describe.each(dialectsUnderTest())('MessageRepository: posting and the order of 
     await vi.waitFor(async () => {
       await readOnce()
       expect(seen.length).toBeGreaterThanOrEqual(POSTS)
-    })
+    }, { timeout: 10_000 })
 
     const all = await stored(c.id)
     expect(seen.map((m) => m.id)).toEqual(all.slice(1).map((m) => m.id))
@@ -149,7 +150,7 @@ if (dialectsUnderTest().includes('postgres')) {
         await slowCommit
 
         // Committed after `late`, `slow` still sorts before it, and catch-up returns both.
-        await vi.waitFor(async () => expect(await texts(c.id, { after: anchor.id })).toEqual(['slow', 'late']))
+        await vi.waitFor(async () => expect(await texts(c.id, { after: anchor.id })).toEqual(['slow', 'late']), { timeout: 10_000 })
         expect(await texts(c.id)).toEqual(['late', 'slow', 'anchor'])
         expect(await texts(c.id, { after: late.id })).toEqual([])
       },
@@ -177,7 +178,7 @@ if (dialectsUnderTest().includes('postgres')) {
             select count(*)::int as n from pg_stat_activity
             where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into messages%'`.execute(t.db)
           expect(waiting.rows[0]!.n).toBe(1)
-        })
+        }, { timeout: 10_000 })
       } finally {
         end()
       }

@@ -1,10 +1,11 @@
 import type { LogEvent } from 'kysely'
-import { describe, expect, test, vi } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { UnitOfWork } from 'fastkit'
 import { dialectsUnderTest } from 'fastkit/testing'
 import { MessageRepository } from '../src/messages/message.repository.js'
 import { allMessages, createChat, ok, postMessage, useRealtimeChat } from './support/realtime-app.js'
 import { within } from './support/realtime-client.js'
+import { untilSettled } from './support/chat-app.js'
 
 /**
  * Events follow the chat's order even when the database answers the earlier post late: the second
@@ -68,11 +69,12 @@ describe.each(dialectsUnderTest())('commit order of events on %s', (kind) => {
       return ids
     }
 
+    // Lists show them once settled (no older transaction, of any test on this server, still running).
+    await untilSettled(chat.t.db, written[0]!.tx)
     const listed = (await allMessages(chat.baseUrl, alice, room.id)).map((m: { id: string }) => m.id)
     expect(listed[0]).toBe(anchor.id)
     expect([...listed.slice(1)].sort()).toEqual(written.map((m) => m.id).sort())
-    // Committed; settled once no older transaction (of any test on this server) is running.
-    await vi.waitFor(async () => expect(await catchUp(anchor.id)).toEqual(listed.slice(1)))
+    expect(await catchUp(anchor.id)).toEqual(listed.slice(1))
     for (let i = 1; i < listed.length; i++) expect(await catchUp(listed[i]!)).toEqual(listed.slice(i + 1))
   })
 })
