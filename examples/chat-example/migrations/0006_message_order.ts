@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { up as createMessageClocks } from './0005_chat_message_clocks.js'
 
 // A chat's messages are ordered by `(tx, created_at, id)`, where `tx` is the id of the transaction that
 // wrote the message, instead of by a `created_at` stamped under the chat's lock (0005), which
@@ -28,14 +29,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 // after it). Messages posted concurrently since `up` may then list in `created_at` order, which can
 // differ from their `tx` order by a few microseconds.
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .createTable('chat_message_clocks')
-    .addColumn('chat_id', 'uuid', (c) => c.primaryKey().references('chats.id').onDelete('cascade'))
-    .addColumn('last_created_at', 'timestamptz', (c) => c.notNull())
-    .execute()
-  await sql`
-    insert into chat_message_clocks (chat_id, last_created_at)
-    select chat_id, max(created_at) from messages group by chat_id`.execute(db)
+  // 0005's own up: the clock table, filled with each chat's latest created_at.
+  await createMessageClocks(db)
   await db.schema.dropIndex('messages_tx').execute()
   await db.schema.dropIndex('messages_chat_tx').execute()
   await db.schema.createIndex('messages_chat_created').on('messages').columns(['chat_id', 'created_at', 'id']).execute()
