@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
+import { settled } from '../db/settled.js'
 import type { EventBus } from './event-bus.js'
 
 /**
@@ -198,7 +199,7 @@ export class TableFeed<Row = Record<string, unknown>> {
   async #findEnd(): Promise<void> {
     const last = await this.#query(sql`
       select ${this.#cursorColumns()} from ${sql.table(this.#table)} as t
-      where ${this.#settled(sql`pg_snapshot_xmin(pg_current_snapshot())`)}
+      where ${settled(`t.${this.#order[0]!}`)}
       order by ${sql.join(this.#order.map((column) => sql`${this.#ref(column)} desc`))}
       limit 1`)
     if (last[0]) this.#cursor = this.#order.map((_, i) => String(last[0]![`${CURSOR}${i}`]))
@@ -335,7 +336,7 @@ export class TableFeed<Row = Record<string, unknown>> {
       select h.${sql.id(HORIZON)}::text as ${sql.id(HORIZON)}, r.* from (select pg_snapshot_xmin(pg_current_snapshot()) as ${sql.id(HORIZON)}) as h
       left join lateral (
         select t.*, ${this.#columns ? sql`${this.#columns}, ` : sql``}${this.#cursorColumns()} from ${sql.table(this.#table)} as t
-        where ${after} and ${this.#settled(sql`h.${sql.id(HORIZON)}`)}
+        where ${after} and ${this.#ref(this.#order[0]!)} < h.${sql.id(HORIZON)}
         order by ${sql.join(this.#order.map((column) => this.#ref(column)))}
         limit ${this.#batchSize}
       ) as r on true`)
@@ -363,10 +364,6 @@ export class TableFeed<Row = Record<string, unknown>> {
 
   #ref(column: string): RawBuilder<unknown> {
     return sql.ref(`t.${column}`)
-  }
-
-  #settled(horizon: RawBuilder<unknown>): RawBuilder<unknown> {
-    return sql`${this.#ref(this.#order[0]!)} < ${horizon}`
   }
 
   #cursorColumns(): RawBuilder<unknown> {
