@@ -71,6 +71,23 @@ describe('EventBus', () => {
     expect(() => a.deliver({ topics: ['t'], type: 'n', data: 3 })).toThrow('closed')
   })
 
+  test('deliver checks every message first, and copies only those that reach a subscriber here', async () => {
+    const bus = await started()
+    const received = collect(bus, 'watched')
+    let copies = 0
+    const data = (n: number) => ({ n, toJSON: () => ((copies += 1), { n }) })
+    expect(() => bus.deliver([{ topics: ['watched'], type: 'n', data: data(0) }, { topics: 'watched' as never, type: 'n', data: 1 }])).toThrow('topics')
+    expect(received).toEqual([])
+    bus.deliver([
+      { topics: ['nobody'], type: 'n', data: data(1) },
+      { topics: ['nobody', 'watched'], type: 'n', data: data(2) },
+      { topics: [], type: 'n', data: data(3) },
+    ])
+    expect(received.map((m) => m.data)).toEqual([{ n: 2 }])
+    expect(copies).toBe(1)
+    await bus.close()
+  })
+
   test('copies data through JSON when publishing: later changes are not seen, dates become strings', async () => {
     const bus = await started()
     const received = collect(bus, 't')

@@ -118,7 +118,11 @@ export class EventBus {
    */
   deliver(messages: EventMessage | readonly EventMessage[]): void {
     if (this.#state === 'closed') throw new Error('This event bus is closed')
-    this.#deliver(snapshotMessages(Array.isArray(messages) ? (messages as readonly EventMessage[]) : [messages as EventMessage]))
+    const list = Array.isArray(messages) ? (messages as readonly EventMessage[]) : [messages as EventMessage]
+    for (const message of list) assertMessage(message)
+    // Only a message that reaches someone here is copied: a process's feed derives every message,
+    // and most of them reach nobody connected to it.
+    for (const message of list) if (this.#reachesAnyone(message)) this.#deliver([snapshot(message)])
   }
 
   /**
@@ -207,6 +211,11 @@ export class EventBus {
     }
   }
 
+  #reachesAnyone(message: EventMessage): boolean {
+    for (const topic of message.topics) if (this.#subscriptions.has(topic)) return true
+    return false
+  }
+
   #deliver(messages: readonly EventMessage[]): void {
     for (const message of messages) {
       const reached = new Set<EventListener>()
@@ -253,12 +262,21 @@ export class EventBus {
 
 function snapshotMessages(messages: readonly EventMessage[]): EventMessage[] {
   return messages.map((message) => {
-    const { topics, type, data } = message
-    if (!Array.isArray(topics) || topics.some((topic) => typeof topic !== 'string')) {
-      throw new TypeError('An event needs `topics`: an array of strings')
-    }
-    if (typeof type !== 'string' || type === '') throw new TypeError('An event needs a `type`')
-    const json = JSON.stringify(data)
-    return { topics: [...topics], type, data: json === undefined ? null : JSON.parse(json) }
+    assertMessage(message)
+    return snapshot(message)
   })
+}
+
+function assertMessage(message: EventMessage): void {
+  const { topics, type } = message
+  if (!Array.isArray(topics) || topics.some((topic) => typeof topic !== 'string')) {
+    throw new TypeError('An event needs `topics`: an array of strings')
+  }
+  if (typeof type !== 'string' || type === '') throw new TypeError('An event needs a `type`')
+}
+
+/** A copy of a checked message: its own topics array, and `data` through JSON. */
+function snapshot({ topics, type, data }: EventMessage): EventMessage {
+  const json = JSON.stringify(data)
+  return { topics: [...topics], type, data: json === undefined ? null : JSON.parse(json) }
 }
