@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { TableFeed, token, userTopic, type EventOf } from 'fastkit'
-import { recipientsColumn } from '../chats/membership.js'
+import { recipientIds, recipientsColumn } from '../chats/membership.js'
 import type { DB, Message } from '../db/schema.js'
 import { messageRead } from '../messages/message.schemas.js'
 import type { ChatEvents } from './chat-events.js'
@@ -19,7 +19,7 @@ export const MessageFeed = token<TableFeed<Message>>('MessageFeed')
  * message, and every process delivers a chat's messages in the same order. The feed closes with the app.
  */
 export async function messageFeed(app: FastifyInstance): Promise<void> {
-  const feed = new TableFeed<Message & { recipients: string[] }>({
+  const feed = new TableFeed<Message & { recipients: string }>({
     db: app.db as Kysely<DB>,
     table: 'messages',
     order: ['tx', 'createdAt', 'id'],
@@ -29,7 +29,7 @@ export async function messageFeed(app: FastifyInstance): Promise<void> {
     onRows: (messages) =>
       app.events.deliver(
         messages.map(({ recipients, ...message }) => ({
-          topics: recipients.map(userTopic),
+          topics: recipientIds(recipients).map(userTopic),
           ...({ type: 'message.created', data: messageRead(message) } satisfies EventOf<ChatEvents>),
         })),
       ),
