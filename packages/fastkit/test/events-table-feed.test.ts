@@ -152,6 +152,39 @@ describe.each(dialectsUnderTest())('TableFeed on %s', (kind) => {
     }
   })
 
+  test("wake-ups go on the wire only once another process's feed was heard from, whichever started first", async () => {
+    const hub = new MemoryHub()
+    const [busA, busB, wireBus] = [1, 2, 3].map(() => new EventBus({ transport: new MemoryTransport({ hub }) }))
+    await Promise.all([busA!.start(), busB!.start(), wireBus!.start()])
+    // What crosses the wire, seen by a bus that runs no feed (and so answers no hello).
+    const wire: { tx: string | null; hello?: true }[] = []
+    wireBus!.subscribe('fastkit.feed:feedRows', (message) => void wire.push(message.data as (typeof wire)[number]))
+    try {
+      const a = await follow({ bus: busA })
+      await vi.waitFor(() => expect(wire).toEqual([expect.objectContaining({ tx: null, hello: true })]))
+      // Alone, A hands its rows over and sends nothing.
+      await a.feed.wake((await insert(f.t.db, 1))[0]!.tx)
+      expect(a.seen()).toEqual([1])
+      await sleep(20)
+      expect(wire).toHaveLength(1)
+      // B says hello, A answers: from now on each tells the other (no poll: only wake-ups make them read).
+      const b = await follow({ bus: busB })
+      await vi.waitFor(() => expect(wire).toHaveLength(3))
+      expect(wire[1]).toMatchObject({ tx: null, hello: true })
+      expect(wire[2]).toEqual({ tx: null, from: expect.any(String) })
+      const [second] = await insert(f.t.db, 2)
+      await b.feed.wake(second!.tx)
+      await vi.waitFor(() => expect(a.seen()).toEqual([1, 2]))
+      const [third] = await insert(f.t.db, 3)
+      await a.feed.wake(third!.tx)
+      await vi.waitFor(() => expect(b.seen()).toEqual([2, 3]))
+      expect(wire.slice(3).map((data) => data.tx)).toEqual([second!.tx, third!.tx])
+    } finally {
+      await f.closeAll()
+      await Promise.all([busA!.close(), busB!.close(), wireBus!.close()])
+    }
+  })
+
   test('more rows than a batch: handed over in order, batchSize at a time', async () => {
     const { feed, batches, seen } = await follow({ batchSize: 500 })
     const rows = await insert(f.t.db, ...Array.from({ length: 1_200 }, (_, i) => i))

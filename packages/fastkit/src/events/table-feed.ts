@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import { settled } from '../db/settled.js'
 import type { EventBus } from './event-bus.js'
@@ -52,7 +53,9 @@ export interface TableFeedOptions<Row> {
   /**
    * The app's event bus. {@link TableFeed.wake} tells the feeds of the other processes (through its
    * transport) that rows were written, so they read them at once. Without it, other processes find
-   * them at their next poll.
+   * them at their next poll. Wake-ups go on the wire only once the feed of another process has been
+   * heard from: each feed says hello on the bus when it starts, and those already running answer. A
+   * process alone sends none (on PostgreSQL each would be a NOTIFY: a transaction of its own).
    */
   readonly bus?: EventBus
   /** Most rows per read and per `onRows` call. Default 500. */
@@ -71,9 +74,15 @@ export interface TableFeedOptions<Row> {
   readonly maxWaitMs?: number
 }
 
-/** What the feed sends on the bus: "rows of this transaction (or some) were written to the table". */
+/**
+ * What the feed sends on the bus: "rows of this transaction (or some) were written to the table";
+ * with `hello`, also "a feed of this table just started here: answer, so that I know you exist".
+ */
 interface WakeData {
   readonly tx: string | null
+  /** The sending feed's id: `publish` delivers to the sender's own process too. */
+  readonly from?: string
+  readonly hello?: true
 }
 
 const WAKE = 'fastkit.feed.wake'
@@ -100,8 +109,8 @@ const ERROR_RETRY_MS = [100, 200, 500, 1_000, 2_000, 5_000] as const
  * cluster): keep transactions short.
  *
  * **When.** {@link wake} after a commit that wrote rows reads at once in this process and, through
- * the bus, in the others; rows that are committed but not yet settled are read again after 1–50 ms.
- * A poll (`pollMs`) is the safety net. Reads and `onRows` calls run one at a time. After
+ * the bus, in the others (once one has been heard from; a process alone sends nothing); rows that
+ * are committed but not yet settled are read again after 1–50 ms. A poll (`pollMs`) is the safety net. Reads and `onRows` calls run one at a time. After
  * {@link start}, the feed hands over only rows that settle from then on.
  *
  * **Failures.** A read or an `onRows` call that fails is reported to `onError` and retried (100 ms,
@@ -157,6 +166,10 @@ export class TableFeed<Row = Record<string, unknown>> {
   readonly #waiters = new Set<{ readonly tx: bigint; readonly resolve: () => void; readonly timer: NodeJS.Timeout }>()
   readonly #maxWaitMs: number
   #publishing = false
+  /** Whether the feed of another process has been heard from: only then do wake-ups go on the wire. */
+  #peers = false
+  /** This feed's id on the bus. */
+  readonly #id = randomUUID()
   #state: 'new' | 'started' | 'closed' = 'new'
   /** Whether the table's end was read: until then, the cursor is not a position to read after. */
   #positioned = false
@@ -186,7 +199,14 @@ export class TableFeed<Row = Record<string, unknown>> {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`This table feed was already ${this.#state}`)
     this.#state = 'started'
-    this.#unsubscribe = this.#bus?.subscribe(this.#topic, (message) => this.#heard((message.data as WakeData | null)?.tx ?? null))
+    this.#unsubscribe = this.#bus?.subscribe(this.#topic, (message) => {
+      const data = message.data as WakeData | null
+      if (data?.from === this.#id) return
+      this.#peers = true
+      if (data?.hello) void this.#send({ tx: null })
+      this.#heard(data?.tx ?? null)
+    })
+    void this.#send({ tx: null, hello: true })
     if (this.#pollMs > 0) {
       this.#poll = setInterval(() => this.#read(), this.#pollMs)
       this.#poll.unref()
@@ -219,7 +239,7 @@ export class TableFeed<Row = Record<string, unknown>> {
   wake(tx?: string | bigint): Promise<void> {
     if (this.#state !== 'started') return Promise.resolve()
     this.#heard(tx === undefined ? null : String(tx))
-    if (this.#bus) {
+    if (this.#peers) {
       const announced = tx === undefined ? null : BigInt(tx)
       // One wake-up on the wire at a time, carrying the newest transaction announced meanwhile.
       this.#outgoing = this.#outgoing === undefined || announced === null || (this.#outgoing !== null && announced > this.#outgoing) ? announced : this.#outgoing
@@ -265,14 +285,20 @@ export class TableFeed<Row = Record<string, unknown>> {
       while (this.#outgoing !== undefined && this.#state === 'started') {
         const tx = this.#outgoing
         this.#outgoing = undefined
-        const data: WakeData = { tx: tx === null ? null : String(tx) }
-        await this.#bus!.publish({ topics: [this.#topic], type: WAKE, data })
+        await this.#send({ tx: tx === null ? null : String(tx) })
       }
+    } finally {
+      this.#publishing = false
+    }
+  }
+
+  /** Puts `data` on the bus for the feeds of the other processes (a no-op without a bus). */
+  async #send(data: Omit<WakeData, 'from'>): Promise<void> {
+    try {
+      await this.#bus?.publish({ topics: [this.#topic], type: WAKE, data: { ...data, from: this.#id } })
     } catch (error) {
       // publish throws only on a closed bus: the app is shutting down.
       this.#onError(error)
-    } finally {
-      this.#publishing = false
     }
   }
 
