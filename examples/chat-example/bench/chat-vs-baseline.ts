@@ -5,6 +5,8 @@
  * 1. Creates a fresh database on PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres
  *    as the admin connection), migrates it with the chat's migrations and seeds 1,000 users, one chat of 32
  *    members with N messages (100k; 2k with --quick) and one chat with every user as a member (fan-out).
+ *    With --compiled (and not --only-compiled), the compiled chat runs on a copy of it, so that the two
+ *    chats are not each other's peers.
  * 2. Starts the chat the way `pnpm start` does (`node --import tsx src/main.ts`) and prints its start-up time
  *    (spawn → accepting connections) on that existing data; starts the baseline server.
  * 3. Runs autocannon (32 connections) on each route, alternating chat, baseline, chat, baseline… for ROUNDS
@@ -13,7 +15,7 @@
  * 4. Fan-out: MEMBERS WebSocket clients (in this process) connected as members of one chat; posts at a steady
  *    rate; deliveries/s and p99 POST → receipt, against a bare `ws` broadcast (bench/ws-broadcast-server.ts) of
  *    the same frames to the same number of sockets.
- * 5. Drops the database.
+ * 5. Drops the database (and its copy).
  *
  * Exits non-zero only when something is broken: a server fails to start, a route answers non-2xx, the two
  * servers answer different JSON, or fan-out loses messages. Never on ratios (machines are noisy).
@@ -78,6 +80,11 @@ const exampleDir = fileURLToPath(new URL('..', import.meta.url))
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const dbName = `fastkit_bench_${process.pid}_${Date.now()}`
 const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString()
+// The compiled chat gets a copy of the seeded database when the tsx chat runs too: two chats on one
+// database are each other's peers (each post of one would wake the other's message feed, in the
+// middle of the other's measurements), where a production process runs alone or among its own.
+const compiledDbName = `${dbName}_compiled`
+const compiledDatabaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${compiledDbName}` }).toString()
 const secret = randomBytes(48).toString('base64url')
 // BENCH_PORT_BASE moves all four ports (two benches on one machine must not answer each other).
 const portBase = Number(process.env.BENCH_PORT_BASE ?? 3901)
@@ -231,7 +238,7 @@ const startCompiled = () => {
     if (!existsSync(path.join(exampleDir, file))) throw new Error(`--compiled: ${file} is missing: run \`pnpm build\` and \`pnpm --filter chat-example build\` first`)
   }
   const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfileDir)}`] : []
-  return start('chat (compiled)', [...profile, 'dist/src/main.js'], PORTS.compiled, { ...chatEnv, NODE_ENV: 'production' })
+  return start('chat (compiled)', [...profile, 'dist/src/main.js'], PORTS.compiled, { ...chatEnv, DATABASE_URL: onlyCompiled ? databaseUrl : compiledDatabaseUrl, NODE_ENV: 'production' })
 }
 const startBaseline = () => start('baseline', [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfileDir)}`] : []), '--import', 'tsx', 'bench/baseline-server.ts'], PORTS.baseline, { DATABASE_URL: databaseUrl, JWT_SECRET: secret })
 
@@ -305,13 +312,17 @@ async function load(route: Route, port: number, label: string): Promise<Sample> 
   return { rps: result.requests.average, cpu, p50: result.latency.p50, p99: result.latency.p99 }
 }
 
-/** Both servers must answer the same JSON (the POST's differs only in ids and stamps: compare its keys). */
-async function compareAnswers(all: Route[], s: Seed, chatPort: number): Promise<void> {
+/** Both servers must answer the same JSON. Run for every chat before {@link comparePosts} writes anything. */
+async function compareReads(all: Route[], chatPort: number): Promise<void> {
   for (const route of all) {
     if (!route.probe) continue
     const [chat, baseline] = await Promise.all([route.probe(chatPort), route.probe(PORTS.baseline)])
     if (!isDeepStrictEqual(chat, baseline)) problems.push(`${route.name}: the two servers answer different JSON\n  chat:     ${firstDifference(chat, baseline)}\n  baseline: ${firstDifference(baseline, chat)}`)
   }
+}
+
+/** A post's answer differs only in ids and stamps: compare its status and keys. */
+async function comparePosts(s: Seed, chatPort: number): Promise<void> {
   const post = async (port: number) => {
     const response = await fetch(`http://127.0.0.1:${port}/messages`, {
       method: 'POST',
@@ -440,6 +451,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   console.log(`PostgreSQL ${adminUrl.replace(/\/[^/]*$/, '')}/${dbName}; ${config.messages} messages, ${config.members} users; ${config.rounds} rounds × ${config.seconds} s per route and server, ${config.connections} connections`)
   const s = await seed()
+  if (compiled && !onlyCompiled) await admin((c) => c.query(`create database "${compiledDbName}" template "${dbName}"`))
   console.log(`seeded in ${((performance.now() - began) / 1000).toFixed(1)} s`)
 
   const startups = new Map<string, number[]>()
@@ -467,7 +479,8 @@ async function main(): Promise<void> {
   const measured = [...contenders, baseline]
 
   const all = routes(s)
-  for (const c of contenders) await compareAnswers(all, s, c.port)
+  for (const c of contenders) await compareReads(all, c.port)
+  for (const c of contenders) await comparePosts(s, c.port)
   // Warm every server (JIT, pools, caches) before the first measured round (not in --quick: it only
   // checks that everything runs).
   for (const route of quick || warmupSeconds === 0 ? [] : all) {
@@ -526,7 +539,9 @@ try {
   console.error(error)
 } finally {
   await Promise.all([...children].map(stop))
-  await admin((c) => c.query(`drop database if exists "${dbName}" with (force)`)).catch((error: unknown) => console.error(`could not drop ${dbName}:`, error))
+  for (const name of [dbName, compiledDbName]) {
+    await admin((c) => c.query(`drop database if exists "${name}" with (force)`)).catch((error: unknown) => console.error(`could not drop ${name}:`, error))
+  }
 }
 if (problems.length) console.error(`\nBROKEN:\n- ${problems.join('\n- ')}`)
 process.exit(failed || problems.length ? 1 : 0)
