@@ -1,3 +1,4 @@
+import { get } from 'node:http'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -205,6 +206,36 @@ describe.each(dialectsUnderTest())('sessions across apps on %s', (kind) => {
     const live = signJwt({ alg: 'HS256', typ: 'JWT' }, testClaims({ sub: 'carol' }))
     for (let i = 0; i < 20; i++) expect((await me(app, live)).statusCode).toBe(200)
     expect(lookups.filter((id) => id === 'carol')).toEqual(['carol'])
+  })
+
+  test('a client that hangs up while its user is being confirmed leaves the process running', async () => {
+    let release!: (exists: boolean) => void
+    const confirmation = new Promise<boolean>((resolve) => (release = resolve))
+    let asking!: () => void
+    const asked = new Promise<void>((resolve) => (asking = resolve))
+    const app = await build({ auth: { userExists: () => (asking(), confirmation) } })
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      let closed!: () => void
+      const serverSawClose = new Promise<void>((resolve) => (closed = resolve))
+      app.server.once('request', (_request, response) => response.once('close', () => closed()))
+      const token = signJwt({ alg: 'HS256', typ: 'JWT' }, testClaims({ sub: 'dave' }))
+      const request = get(`${base(app)}/me`, { headers: { authorization: `Bearer ${token}` } })
+      request.on('error', () => {})
+      await asked
+      request.destroy()
+      // The request's scope ends with its connection (its container is disposed), then the user is confirmed.
+      await serverSawClose
+      await new Promise((resolve) => setImmediate(resolve))
+      release(true)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(unhandled).toEqual([])
+      expect((await me(app, token)).statusCode).toBe(200)
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
   })
 
   test('redactingLogger keeps headers and credential parameters out of request logs', async () => {

@@ -175,7 +175,13 @@ export const fastkitAuth = fp(
         return done()
       }
       claims.then((verified) => {
-        signIn(request, verified)
+        // The client may have hung up meanwhile, ending the request's scope (its container is then
+        // disposed and refuses the registration): a throw here would be an unhandled rejection.
+        try {
+          signIn(request, verified)
+        } catch (error) {
+          return done(error as Error)
+        }
         done()
       }, done)
     })
