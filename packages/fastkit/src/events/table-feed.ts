@@ -110,8 +110,9 @@ const ERROR_RETRY_MS = [100, 200, 500, 1_000, 2_000, 5_000] as const
  *
  * **When.** {@link wake} after a commit that wrote rows reads at once in this process and, through
  * the bus, in the others (once one has been heard from; a process alone sends nothing); rows that
- * are committed but not yet settled are read again after 1–50 ms. A poll (`pollMs`) is the safety net. Reads and `onRows` calls run one at a time. After
- * {@link start}, the feed hands over only rows that settle from then on.
+ * are committed but not yet settled are read again after 1–50 ms. A poll (`pollMs`) is the safety
+ * net. Reads and `onRows` calls run one at a time. After {@link start}, the feed hands over only rows
+ * that settle from then on.
  *
  * **Failures.** A read or an `onRows` call that fails is reported to `onError` and retried (100 ms,
  * growing to 5 s) from the same position: a database outage delays rows, it loses none.

@@ -25,8 +25,9 @@ type ScopedRequest = FastifyRequest & { [finished]?: boolean }
  * Gives every request a child DI container with the request's {@link UnitOfWork} registered in it.
  *
  * The unit commits in `onSend`, so a client never gets a 2xx for a write that is then lost: a failed
- * commit becomes the response instead. Any status >= 400 rolls back (the answer does not wait for it). On every ending (response sent,
- * client aborted, timeout) the unit is rolled back if still open and the child container disposed.
+ * commit becomes the response instead. Any status >= 400 rolls back (the answer does not wait for
+ * it). On every ending (response sent, client aborted, timeout) the unit is rolled back if still open
+ * and the child container disposed.
  * The {@link fastkit} plugin registers it; register it yourself only without that plugin.
  *
  * @example
