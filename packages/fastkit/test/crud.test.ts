@@ -227,6 +227,9 @@ describe.each(dialectsUnderTest())('BaseRouter route options on %s', (kind) => {
   let app: FastifyInstance
   const Summary = z.object({ id: z.uuid(), name: z.string() })
 
+  /** The service each `GET /items/context` handler saw. */
+  const servicesSeen: ItemService[] = []
+
   // Opt-in: no list and no replace are generated (the service has both); a list of its own instead.
   class TunedItemRouter extends BaseRouter<typeof ItemService> {
     constructor() {
@@ -256,6 +259,20 @@ describe.each(dialectsUnderTest())('BaseRouter route options on %s', (kind) => {
         handler: async ({ service, params, body }) => {
           const item = await service.get(params.id)
           return service.update(params.id, { qty: item.qty + body.by })
+        },
+      })
+      this.route({
+        method: 'GET',
+        url: '/context',
+        auth: false,
+        response: z.object({ sameService: z.boolean(), ownAccessors: z.array(z.string()) }),
+        handler: (context) => {
+          const { service } = context
+          servicesSeen.push(service)
+          const ownAccessors = Object.entries(Object.getOwnPropertyDescriptors(context))
+            .filter(([, descriptor]) => descriptor.get || descriptor.set)
+            .map(([name]) => name)
+          return { sameService: context.service === service, ownAccessors }
         },
       })
     }
@@ -297,6 +314,19 @@ describe.each(dialectsUnderTest())('BaseRouter route options on %s', (kind) => {
     expect(res.json()).toEqual({ id: created.id, qty: 5 })
     const bad = await app.inject({ method: 'POST', url: `/items/${created.id}/restock`, headers: as, payload: { by: 0 } })
     expect(bad.statusCode).toBe(400)
+  })
+
+  test("a handler's service is built once per request, and its context has no getter of its own", async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await app.inject('/items/context')
+      expect(res.statusCode, res.body).toBe(200)
+      // An object literal with its own `get service()` would list it here. That cost every request a
+      // hidden class in V8's old generation, which kept the whole request alive past minor GCs.
+      expect(res.json()).toEqual({ sameService: true, ownAccessors: [] })
+    }
+    expect(servicesSeen).toHaveLength(2)
+    expect(servicesSeen[0]).toBeInstanceOf(ItemService)
+    expect(servicesSeen[1]).not.toBe(servicesSeen[0])
   })
 
   test('one router instance registers into two apps, and twice into one app under another prefix', async () => {

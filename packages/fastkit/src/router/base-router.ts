@@ -8,7 +8,7 @@ import type {
   preHandlerHookHandler,
 } from 'fastify'
 import { z } from 'zod'
-import { provide, resolve, type InjectList } from '../di/provide.js'
+import { provide, type InjectList } from '../di/provide.js'
 import { ProblemSchema } from '../http/problem-details.js'
 import { BEARER_AUTH_SCHEME } from '../openapi/security-schemes.js'
 import type { BaseService } from '../service/base-service.js'
@@ -16,6 +16,7 @@ import type { ListQuery, Page } from '../repository/list-query.js'
 import type { UnitOfWorkOptions } from '../uow/unit-of-work.js'
 import { listQuerySchema, parseListQuery, type ListOptions } from './list-params.js'
 import { pageSchema } from './page-schema.js'
+import { HandlerContext } from './handler-context.js'
 
 /**
  * A service class the router can construct per request. `BaseRouter` checks its `static inject` list
@@ -442,18 +443,8 @@ export abstract class BaseRouter<C extends ServiceClass> {
       config: { uow: def.uow },
       schema,
       handler: async (request, reply) => {
-        const result = await def.handler({
-          request,
-          reply,
-          get service() {
-            // A plain cast: `resolve` types a class key by its constraint (a BaseService); it returns an
-            // instance of C itself, built by provide() from C's checked `static inject`.
-            return resolve(request.container, service) as InstanceType<C>
-          },
-          body: request.body,
-          query: request.query,
-          params: request.params,
-        })
+        // The service is an instance of C itself, built by provide() from C's checked `static inject`.
+        const result = await def.handler(new HandlerContext<InstanceType<C>>(request, reply, service))
         if (reply.sent) return reply
         reply.code(reply.statusCode !== 200 ? reply.statusCode : status)
         return status === 204 ? reply.send() : result
