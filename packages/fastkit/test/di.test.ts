@@ -165,6 +165,40 @@ describe.each(dialectsUnderTest())('request-scoped DI on %s', (kind) => {
     await app.close()
   })
 
+  test('after its request the request container is disposed: using it throws, and what tsyringe itself built there is disposed', async () => {
+    class BuiltByTsyringe {
+      disposed = false
+      dispose() {
+        this.disposed = true
+      }
+    }
+    const kept: Record<string, { container: FastifyRequest['container']; built?: BuiltByTsyringe }> = {}
+    const app = await buildApp(t.db, (app) => {
+      // Nothing of tsyringe's to dispose (the usual request), and an instance tsyringe built and tracks.
+      app.get('/plain', async (request) => {
+        kept.plain = { container: request.container }
+        return { ok: true }
+      })
+      app.get('/tsyringe', async (request) => {
+        kept.tsyringe = { container: request.container, built: request.container.resolve(BuiltByTsyringe) }
+        return { ok: true }
+      })
+    })
+    for (const path of ['plain', 'tsyringe']) {
+      expect((await app.inject(`/${path}`)).statusCode).toBe(200)
+      await eventually(() => {
+        try {
+          kept[path]!.container.resolve(BuiltByTsyringe)
+          return false
+        } catch (error) {
+          return /disposed/.test((error as Error).message)
+        }
+      })
+    }
+    await eventually(() => kept.tsyringe!.built!.disposed)
+    await app.close()
+  })
+
   test('singletons are built from the root container and never capture a request’s unit', async () => {
     class Counter {
       static readonly inject = [Prefix] as const

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { DependencyContainer } from 'tsyringe'
 import type { Kysely } from 'kysely'
 import { UnitOfWork } from '../uow/unit-of-work.js'
-import { disposeBuilt, disposeContainer } from '../di/provide.js'
+import { disposeBuilt, disposeContainer, markDisposed } from '../di/provide.js'
 
 /**
  * Options of {@link requestScope}: the database each request's unit of work runs on, and the root container.
@@ -87,10 +87,9 @@ export const requestScope = fp(
         request[finished] = true
         const container = request.container
         const built = disposeBuilt(container)
-        if (built) return void built.finally(() => container.dispose()).then(() => done(), done)
-        // tsyringe's dispose marks the container disposed (later resolves throw); it has nothing of
-        // fastkit's to wait for.
-        container.dispose()?.catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
+        if (built) return void built.finally(() => markDisposed(container)).then(() => done(), done)
+        // Marks the container disposed (later resolves throw); there is nothing of fastkit's to wait for.
+        markDisposed(container)?.catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
         return done()
       }
       finish(request).then(() => done(), done)
