@@ -339,5 +339,75 @@ describe.each(dialectsUnderTest())('request scope over HTTP on %s', (kind) => {
       expect(t.statements.filter((s) => /^rollback/i.test(s))).toEqual([])
       expect(await names(t.db)).toEqual(['committing', 'next'])
     })
+
+    /**
+     * A `singleWrite` POST whose handler writes `name` only once `beforeWrite` resolves, then waits for
+     * `afterWrite` and registers an after-commit callback; the client hangs up in between.
+     */
+    async function abortSingleWrite(name: string, hangUp: 'before the write' | 'after the write') {
+      const ran: string[] = []
+      let unit: UnitOfWork | undefined
+      let closed = false
+      let outcome: string | undefined
+      let entered!: () => void
+      let wrote!: () => void
+      let open!: () => void
+      const hasEntered = new Promise<void>((resolve) => (entered = resolve))
+      const hasWritten = new Promise<void>((resolve) => (wrote = resolve))
+      const gate = new Promise<void>((resolve) => (open = resolve))
+      const { app: single, logs } = await buildApp(t.db, (app) => {
+        app.post('/single', { config: { uow: { singleWrite: true } } }, async (request, reply) => {
+          // Registered after the request scope's own listener, so that one has run when this one does.
+          reply.raw.once('close', () => (closed = true))
+          unit = request.uow
+          entered()
+          try {
+            if (hangUp === 'before the write') await gate
+            await request.uow.db.insertInto('items').values({ name }).execute()
+            wrote()
+            if (hangUp === 'after the write') await gate
+            request.uow.afterCommit(() => void ran.push(name))
+            outcome = 'returned'
+            return { ok: true }
+          } catch (error) {
+            outcome = (error as Error).name
+            throw error
+          }
+        })
+      })
+      try {
+        await single.listen({ host: '127.0.0.1', port: 0 })
+        const body = JSON.stringify({})
+        const req = http.request({
+          host: '127.0.0.1',
+          port: (single.server.address() as AddressInfo).port,
+          method: 'POST',
+          path: '/single',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        })
+        req.on('error', () => {})
+        req.end(body)
+        await (hangUp === 'after the write' ? hasWritten : hasEntered)
+        req.destroy()
+        await eventually(() => closed)
+        open()
+        await eventually(() => outcome !== undefined && unit!.state !== 'open')
+        await sleep(50) // after-commit callbacks run once the commit resolved
+        return { ran, state: unit!.state, outcome, stored: (await names(t.db)).includes(name), errors: logs.filter((line) => line.level >= 50) }
+      } finally {
+        await single.close()
+      }
+    }
+
+    test('a singleWrite unit whose write was sent when the client hung up commits: the row and its after-commit work stand', async () => {
+      const result = await abortSingleWrite('kept', 'after the write')
+      expect(result).toEqual({ ran: ['kept'], state: 'committed', outcome: 'returned', stored: true, errors: [] })
+    })
+
+    test('a singleWrite unit that had not sent its write when the client hung up stores nothing', async () => {
+      const result = await abortSingleWrite('dropped', 'before the write')
+      expect(result).toMatchObject({ ran: [], state: 'rolledBack', outcome: 'UnitOfWorkClosedError', stored: false })
+    })
   })
 })

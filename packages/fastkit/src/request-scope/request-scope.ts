@@ -19,7 +19,9 @@ export interface RequestScopeOptions {
 }
 
 const finished = Symbol('fastkit.scopeFinished')
-type ScopedRequest = FastifyRequest & { [finished]?: boolean }
+/** Set when the client hung up after the request's `singleWrite` unit sent its write (see the close listener). */
+const abandoned = Symbol('fastkit.scopeAbandoned')
+type ScopedRequest = FastifyRequest & { [finished]?: boolean; [abandoned]?: boolean }
 
 /**
  * Gives every request a child DI container with the request's {@link UnitOfWork} registered in it.
@@ -57,13 +59,30 @@ export const requestScope = fp(
       // closing before it finished is the one signal that covers every method.
       reply.raw.once('close', () => {
         if (reply.raw.writableFinished) return
+        // A singleWrite unit's write stands once sent (PostgreSQL commits it as it runs), so rolling
+        // the unit back now would only drop the after-commit work of a stored row (its events). The
+        // handler runs on, and Fastify still calls onSend with its outcome (never onResponse): the
+        // unit ends there, as it would have with the client still connected.
+        if (uow.writeSent) {
+          ;(request as ScopedRequest)[abandoned] = true
+          return
+        }
         finish(request).catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
       })
       done()
     })
 
-    app.addHook('onSend', (request, reply: FastifyReply, payload, done) => {
+    app.addHook('onSend', (request: ScopedRequest, reply: FastifyReply, payload, done) => {
       const uow = request.uow
+      if (request[abandoned]) {
+        // Nobody waits for this answer: end the unit as the handler's outcome says, then the scope.
+        const end = uow.state !== 'open' ? Promise.resolve() : reply.statusCode >= 400 ? uow.rollback() : uow.commit()
+        end
+          .catch((error: unknown) => request.log.error({ err: error }, 'commit after the client hung up failed'))
+          .then(() => finish(request))
+          .catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
+        return done(null, payload)
+      }
       if (uow?.state !== 'open') return done(null, payload)
       if (reply.statusCode >= 400) {
         // The answer does not wait for the rollback: nothing of the unit was committed or will be,

@@ -58,9 +58,12 @@ export interface UnitOfWorkOptions {
    * with a `TypeError` before it is sent; `nested()` is refused too. After-commit callbacks run when
    * the unit commits, as usual. What this gives up: the write is stored once it ran, even if the
    * request fails afterwards (the unit rolls nothing back), so use it where the write is the last thing
-   * that can fail. Not with `isolationLevel`, `readOnly` or `statementTimeoutMs`, which need a
-   * transaction. An `EventPublisher` of such a unit hands its events to the bus after the write
-   * committed, as it does with a transport that cannot send inside a transaction.
+   * that can fail. In a request (see `requestScope`), a client that hangs up once the write was sent
+   * does not end the unit: the handler runs on, and the unit commits (its after-commit callbacks run)
+   * or rolls back as the handler's outcome says. Not with `isolationLevel`, `readOnly` or
+   * `statementTimeoutMs`, which need a transaction. An `EventPublisher` of such a unit hands its
+   * events to the bus after the write committed, as it does with a transport that cannot send inside
+   * a transaction.
    */
   readonly singleWrite?: boolean
   /** Where failures of after-commit callbacks are reported. Defaults to `console.error`. */
@@ -191,6 +194,14 @@ export class UnitOfWork<DB = any> {
   /** Whether this unit runs its one write without a transaction (see {@link UnitOfWorkOptions.singleWrite}). */
   get singleWrite(): boolean {
     return this.#options.singleWrite === true
+  }
+
+  /**
+   * Whether this `singleWrite` unit has sent its one write. From then on the write's own outcome is the
+   * unit's: PostgreSQL commits it as it runs, so a rollback cannot undo it.
+   */
+  get writeSent(): boolean {
+    return this.#wrote
   }
 
   get options(): UnitOfWorkOptions {
