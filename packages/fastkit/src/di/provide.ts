@@ -226,7 +226,8 @@ export async function disposeContainer(container: DependencyContainer): Promise<
  * in it. When it built nothing there (fastkit's instances are {@link provide}'s, see
  * {@link disposeBuilt}), the mark is set directly and undefined returned: tsyringe's `dispose` is an
  * async function compiled to a generator (tslib's `__awaiter`), which cost every request 3.5–4 µs
- * (more under load) for nothing. A container of another shape than tsyringe 4's goes through `dispose()`.
+ * (more under load) for nothing. A container of another shape than tsyringe 4's goes through
+ * `dispose()`.
  */
 export function markDisposed(container: DependencyContainer): Promise<void> | undefined {
   const internals = container as { disposed?: unknown; disposables?: unknown }

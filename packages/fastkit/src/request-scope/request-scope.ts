@@ -107,7 +107,7 @@ export const requestScope = fp(
         const container = request.container
         const built = disposeBuilt(container)
         if (built) return void built.finally(() => markDisposed(container)).then(() => done(), done)
-        // Marks the container disposed (later resolves throw); there is nothing of fastkit's to wait for.
+        // Marks the container disposed (later resolves throw); nothing of fastkit's to wait for.
         markDisposed(container)?.catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
         return done()
       }

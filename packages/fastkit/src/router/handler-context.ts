@@ -3,9 +3,9 @@ import type { InjectionKey } from '../di/token.js'
 import { resolve } from '../di/provide.js'
 
 /**
- * What a {@link BaseRouter} route's handler receives (its public shape is `RouteContext`): the request,
- * the reply, the parsed input, and the router's service, resolved from the request's container only
- * when the handler reads it.
+ * What a `BaseRouter` route's handler receives (its public shape is `RouteContext`): the
+ * request, the reply, the parsed input, and the router's service, resolved from the request's
+ * container only when the handler reads it.
  *
  * A class, so that `service` is one getter on one prototype. An object literal with its own `get
  * service()` looked the same but cost every request a hidden class of its own, allocated in V8's old

@@ -197,8 +197,8 @@ export class UnitOfWork<DB = any> {
   }
 
   /**
-   * Whether this `singleWrite` unit has sent its one write. From then on the write's own outcome is the
-   * unit's: PostgreSQL commits it as it runs, so a rollback cannot undo it.
+   * Whether this `singleWrite` unit has sent its one write. From then on the write's own outcome is
+   * the unit's: PostgreSQL commits it as it runs, so a rollback cannot undo it.
    */
   get writeSent(): boolean {
     return this.#wrote
