@@ -115,6 +115,32 @@ describe.each(dialectsUnderTest())('TableFeed on %s', (kind) => {
     expect(handed.map((row) => [row.n, row.double])).toEqual([[21, 42]])
   })
 
+  test('columnsPer computes columns once per distinct value in a batch, not once per row', async () => {
+    const db = f.t.db
+    // nextval is volatile: computed once per row, each row would get a number of its own.
+    await sql`create sequence if not exists feed_group_calls`.execute(db)
+    type Grouped = FeedRow & { tenfold: number; call: string }
+    const handed: Grouped[] = []
+    const { feed } = await follow({
+      columns: sql`t.n * 10 as tenfold, nextval('feed_group_calls')::text as call`,
+      columnsPer: 'n',
+      onRows: (rows) => void handed.push(...(rows as Grouped[])),
+    })
+    const [rows] = await UnitOfWork.run(db, async (uow) => [await insert(uow.db, 1, 2, 1, 2, 1)])
+    await feed.wake(rows[0]!.tx)
+    expect(handed.map((row) => row.n).sort()).toEqual([1, 1, 1, 2, 2])
+    for (const row of handed) expect(row.tenfold).toBe(row.n * 10)
+    const calls = (n: number) => new Set(handed.filter((row) => row.n === n).map((row) => row.call))
+    expect(calls(1).size).toBe(1)
+    expect(calls(2).size).toBe(1)
+    expect(calls(1)).not.toEqual(calls(2))
+    expect(Object.keys(handed[0]!).sort()).toEqual(['call', 'createdAt', 'id', 'n', 'tenfold', 'tx'])
+  })
+
+  test('columnsPer without columns is refused', () => {
+    expect(() => new TableFeed({ db: f.t.db, table: 'feedRows', order: ['tx', 'id'], columnsPer: 'n', onRows: () => {} })).toThrow(TypeError)
+  })
+
   test('a write that rolls back is never handed over', async () => {
     const db = f.t.db
     const { feed, seen } = await follow()

@@ -23,8 +23,9 @@ export async function messageFeed(app: FastifyInstance): Promise<void> {
     db: app.db as Kysely<DB>,
     table: 'messages',
     order: ['tx', 'createdAt', 'id'],
-    // The chat's members of the moment, read with the messages themselves.
+    // The chat's members of the moment, read with the messages themselves, once per chat of a batch.
     columns: recipientsColumn,
+    columnsPer: 'chatId',
     bus: app.events,
     onRows: (messages) =>
       app.events.deliver(

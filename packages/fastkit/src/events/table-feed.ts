@@ -45,6 +45,22 @@ export interface TableFeedOptions<Row> {
    */
   readonly columns?: RawBuilder<unknown>
   /**
+   * Computes {@link columns} once per distinct value of this column in each batch instead of once per
+   * row (named as the `db` names it): in `columns`, `t` then has this one column. For values that
+   * depend only on a row's group, such as the members of a message's chat: a batch of 30 messages to
+   * one chat reads its members once, not 30 times.
+   *
+   * @example
+   * ```ts
+   * import { sql } from 'kysely'
+   * const options = {
+   *   columns: sql`array(select user_id from chat_members m where m.chat_id = t.chat_id) as recipients`,
+   *   columnsPer: 'chatId',
+   * }
+   * ```
+   */
+  readonly columnsPer?: string
+  /**
    * Receives the rows that settled since the last call, oldest first, at most `batchSize` at a time;
    * the next call waits for this one. A call that throws (or rejects) is reported to `onError` and
    * made again later with the same rows: the feed does not move past rows it could not hand over.
@@ -88,6 +104,8 @@ interface WakeData {
 const WAKE = 'fastkit.feed.wake'
 const CURSOR = 'fkfeed'
 const HORIZON = 'fkhorizon'
+/** The column a `columnsPer` group is joined on. */
+const GROUP = 'fkgroup'
 // A row committed but not settled yet waits for older transactions to end: read again soon, then less often.
 const SETTLE_RETRY_MS = [1, 2, 5, 10, 20, 50] as const
 const ERROR_RETRY_MS = [100, 200, 500, 1_000, 2_000, 5_000] as const
@@ -143,6 +161,7 @@ export class TableFeed<Row = Record<string, unknown>> {
   readonly #table: string
   readonly #order: readonly string[]
   readonly #columns: RawBuilder<unknown> | undefined
+  readonly #columnsPer: string | undefined
   readonly #onRows: (rows: Row[]) => void | Promise<void>
   readonly #bus: EventBus | undefined
   readonly #batchSize: number
@@ -181,6 +200,8 @@ export class TableFeed<Row = Record<string, unknown>> {
     this.#table = options.table
     this.#order = options.order
     this.#columns = options.columns
+    this.#columnsPer = options.columnsPer
+    if (this.#columnsPer !== undefined && !this.#columns) throw new TypeError('A table feed\'s columnsPer needs columns')
     this.#onRows = options.onRows
     this.#bus = options.bus
     this.#batchSize = options.batchSize ?? 500
@@ -359,20 +380,34 @@ export class TableFeed<Row = Record<string, unknown>> {
     const after = this.#cursor
       ? sql`(${sql.join(this.#order.map((column) => this.#ref(column)))}) > (${sql.join(this.#cursor.map((value) => sql`${value}`))})`
       : sql`true`
+    const order = (table: string) => sql.join(this.#order.map((column) => sql.ref(`${table}.${column}`)))
+    const per = this.#columnsPer
+    const perRow = this.#columns && per === undefined ? sql`${this.#columns}, ` : sql``
+    // One horizon for the whole read: the filter and the value reported use the same snapshot's.
     const result = await this.#query(sql`
-      select h.${sql.id(HORIZON)}::text as ${sql.id(HORIZON)}, r.* from (select pg_snapshot_xmin(pg_current_snapshot()) as ${sql.id(HORIZON)}) as h
-      left join lateral (
-        select t.*, ${this.#columns ? sql`${this.#columns}, ` : sql``}${this.#cursorColumns()} from ${sql.table(this.#table)} as t
-        where ${after} and ${this.#ref(this.#order[0]!)} < h.${sql.id(HORIZON)}
-        order by ${sql.join(this.#order.map((column) => this.#ref(column)))}
+      with h as (select pg_snapshot_xmin(pg_current_snapshot()) as ${sql.id(HORIZON)}),
+      r as (
+        select t.*, ${perRow}${this.#cursorColumns()} from ${sql.table(this.#table)} as t
+        where ${after} and ${this.#ref(this.#order[0]!)} < (select ${sql.id(HORIZON)} from h)
+        order by ${order('t')}
         limit ${this.#batchSize}
-      ) as r on true`)
+      )${
+        per === undefined
+          ? sql``
+          : // Materialized: computed once, not again for each row it is joined to.
+            sql`, g as materialized (
+        select ${sql.ref(`t.${per}`)} as ${sql.id(GROUP)}, ${this.#columns} from (select distinct ${sql.ref(per)} from r) as t
+      )`
+      }
+      select h.${sql.id(HORIZON)}::text as ${sql.id(HORIZON)}, r.*${per === undefined ? sql`` : sql`, g.*`} from h
+      left join r on true${per === undefined ? sql`` : sql` left join g on g.${sql.id(GROUP)} = ${sql.ref(`r.${per}`)}`}
+      order by ${order('r')}`)
     this.#horizon = BigInt(String(result[0]![HORIZON]))
     const found = result.filter((row) => row[`${CURSOR}0`] !== null && row[`${CURSOR}0`] !== undefined)
     if (found.length === 0) return 0
     const last = found.at(-1)!
     const cursor = this.#order.map((_, i) => String(last[`${CURSOR}${i}`]))
-    const hidden = new Set([HORIZON, ...this.#order.map((_, i) => `${CURSOR}${i}`)])
+    const hidden = new Set([HORIZON, GROUP, ...this.#order.map((_, i) => `${CURSOR}${i}`)])
     const fields = Object.keys(found[0]!).filter((key) => !hidden.has(key))
     const rows = found.map((row) => {
       const copy: Record<string, unknown> = {}
