@@ -18,9 +18,9 @@ describe.each(dialectsUnderTest())('catch-up with after= on %s', (kind) => {
   })
 
   const as = (user: TestUser, url: string) => t.inject({ method: 'GET', url, headers: user.headers })
-  /** The chat's messages after `anchorId` as the database orders them: (created_at, id). */
+  /** The chat's messages after `anchorId` in the chat's order: (tx, created_at, id). */
   const storedAfter = async (chatId: string, anchorId: string) => {
-    const all = await t.db.selectFrom('messages').select(['id', 'text']).where('chatId', '=', chatId).orderBy('createdAt').orderBy('id').execute()
+    const all = await t.db.selectFrom('messages').select(['id', 'text']).where('chatId', '=', chatId).orderBy('tx').orderBy('createdAt').orderBy('id').execute()
     return all.slice(all.findIndex((m) => m.id === anchorId) + 1)
   }
   /** Follows nextCursor from the first catch-up page to the last; returns the items and page sizes. */
@@ -45,7 +45,7 @@ describe.each(dialectsUnderTest())('catch-up with after= on %s', (kind) => {
       insert into messages (chat_id, sender_id, text, created_at)
       select ${c.id}::uuid, ${owner.id}::uuid, 'm' || g, timestamptz '2026-03-01 12:00:00+00' + make_interval(secs => (g / 3) * 0.000001)
       from generate_series(1, 35) g`.execute(t.db)
-    const stored = await t.db.selectFrom('messages').select(['id']).where('chatId', '=', c.id).orderBy('createdAt').orderBy('id').execute()
+    const stored = await t.db.selectFrom('messages').select(['id']).where('chatId', '=', c.id).orderBy('tx').orderBy('createdAt').orderBy('id').execute()
     const anchor = stored[4]!.id // 30 = three pages after it
 
     const { items, sizes } = await catchUp(c.id, anchor)

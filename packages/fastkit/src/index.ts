@@ -16,6 +16,8 @@ export { closeGracefully, type CloseGracefullyOptions, type CloseGracefullyResul
 // database
 export { createDatabase, databaseKind, poolStats, type DatabaseKind, type DatabaseOptions, type PoolOptions } from './db/create-database.js'
 export { DataDirLockedError } from './db/data-dir-lock.js'
+// Also in fastkit/extend; here for repositories that turn a constraint violation into an HttpError.
+export { isDatabaseError, PgErrorCode } from './db/database-errors.js'
 export type { DatabaseLogger } from './db/database-logger.js'
 export { ensurePrivateDir } from './db/private-data-dir.js'
 export { migrateToLatest, type MigrateOptions } from './db/migrations.js'

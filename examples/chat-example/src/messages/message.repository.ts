@@ -1,10 +1,12 @@
 import { sql, type Insertable } from 'kysely'
-import { BaseRepository, NotFoundError, settled, type KeyColumns, type Page } from 'fastkit'
+import { BaseRepository, isDatabaseError, NotFoundError, PgErrorCode, settled, type KeyColumns, type Page } from 'fastkit'
 import type { DB, Message, MessagesTable } from '../db/schema.js'
 
 /** A chat's messages in their order, oldest first, and the reverse; the id breaks the last ties. */
 const OLDEST_FIRST = ['tx', 'createdAt'] as const
 const NEWEST_FIRST = ['-tx', '-createdAt'] as const
+/** The foreign key from a message to its chat (PostgreSQL's default name). */
+const CHAT_REFERENCE = 'messages_chat_id_fkey'
 
 /**
  * A chat's messages. They are ordered by `(tx, createdAt, id)`: `tx` is the id of the transaction
@@ -24,25 +26,29 @@ export class MessageRepository extends BaseRepository<DB, 'messages'> {
   /**
    * Posts a message in one statement, if the sender is a member of the chat; a sender who is not (or
    * a chat that does not exist) gets {@link NotFoundError} and nothing is written. The message gets
-   * its transaction's id as `tx` (the column's default) and one time as `createdAt` and `updatedAt`.
+   * its transaction's id as `tx` and one time, read right after, as `createdAt` and `updatedAt`: two
+   * posts racing each other then rarely sort (by `tx`) in another order than their times say.
    * `BaseService`'s generated create calls this, so `MessageService` posts through its create hooks.
    *
-   * The chat's row is locked FOR KEY SHARE, the lock the message's foreign key check takes anyway,
-   * but taken first: a post racing the chat's deletion waits for it and finds no chat (404) instead
-   * of failing that check at the end of the statement. Posts share this lock, so they do not wait
-   * for one another.
+   * A post racing the chat's deletion waits, in the message's foreign key check, for the deletion
+   * to end; once it committed the check fails, and that is the same 404. Posts take no other lock,
+   * so they do not wait for one another.
    */
   override async create(values: Insertable<MessagesTable>): Promise<Message> {
     const { chatId, senderId, text } = values
-    const { rows } = await sql<Message>`
-      insert into messages (chat_id, sender_id, text, created_at, updated_at)
-      select id, ${senderId}::uuid, ${text}::text, at, at from (
-        select id, clock_timestamp() as at from chats
-        where id = ${chatId} and exists (select 1 from chat_members where chat_id = ${chatId} and user_id = ${senderId})
-        for key share
-      ) as chat
-      returning *`.execute(this.db)
-    const message = rows[0]
+    const message = await sql<Message>`
+      insert into messages (chat_id, sender_id, text, tx, created_at, updated_at)
+      select ${chatId}::uuid, ${senderId}::uuid, ${text}::text, tx, at, at from (select pg_current_xact_id() as tx, clock_timestamp() as at) as now
+      where exists (select 1 from chat_members where chat_id = ${chatId} and user_id = ${senderId})
+      returning *`
+      .execute(this.db)
+      .then(
+        ({ rows }) => rows[0],
+        (error: unknown) => {
+          if (isDatabaseError(error) && error.code === PgErrorCode.FOREIGN_KEY_VIOLATION && error.constraint === CHAT_REFERENCE) return undefined
+          throw error
+        },
+      )
     if (!message) throw new NotFoundError('Chat not found')
     return message
   }
