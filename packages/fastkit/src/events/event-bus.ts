@@ -5,6 +5,9 @@ import { MemoryTransport } from './memory-transport.js'
 import type { EventMessage, EventTransport, TransportEnvelope } from './event-transport.js'
 import type { TableFeed } from './table-feed.js'
 
+/** Up to this many subscribed topics, `deliver` looks them up in each message instead of the reverse. */
+const FEW_TOPICS = 4
+
 /** Receives the events of the topics it subscribed to. Must not throw (a throw is reported and skipped). */
 export type EventListener = (message: EventMessage) => void
 
@@ -212,7 +215,15 @@ export class EventBus {
   }
 
   #reachesAnyone(message: EventMessage): boolean {
-    for (const topic of message.topics) if (this.#subscriptions.has(topic)) return true
+    const topics = message.topics
+    // A process with a handful of subscribed topics (few or no connections, only a feed's own topic)
+    // looks those up in the message's list: comparing strings costs less than hashing each of a
+    // message's topics, which are new strings every time (a chat message names every member).
+    if (this.#subscriptions.size <= FEW_TOPICS) {
+      for (const topic of this.#subscriptions.keys()) if (topics.includes(topic)) return true
+      return false
+    }
+    for (const topic of topics) if (this.#subscriptions.has(topic)) return true
     return false
   }
 

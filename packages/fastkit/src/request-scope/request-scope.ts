@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { DependencyContainer } from 'tsyringe'
@@ -22,6 +23,9 @@ const finished = Symbol('fastkit.scopeFinished')
 /** Set when the client hung up after the request's `singleWrite` unit sent its write (see the close listener). */
 const abandoned = Symbol('fastkit.scopeAbandoned')
 type ScopedRequest = FastifyRequest & { [finished]?: boolean; [abandoned]?: boolean }
+/** The request a response belongs to, for the one shared 'close' listener. */
+const scopeOf = Symbol('fastkit.scopeRequest')
+type ScopedResponse = ServerResponse & { [scopeOf]?: ScopedRequest }
 
 /**
  * Gives every request a child DI container with the request's {@link UnitOfWork} registered in it.
@@ -56,21 +60,26 @@ export const requestScope = fp(
       request.container = container
       // Fastify's onRequestAbort only fires while the request body is still unread, so a client that
       // hangs up during the handler of a POST would otherwise get its write committed. The response
-      // closing before it finished is the one signal that covers every method.
-      reply.raw.once('close', () => {
-        if (reply.raw.writableFinished) return
-        // A singleWrite unit's write stands once sent (PostgreSQL commits it as it runs), so rolling
-        // the unit back now would only drop the after-commit work of a stored row (its events). The
-        // handler runs on, and Fastify still calls onSend with its outcome (never onResponse): the
-        // unit ends there, as it would have with the client still connected.
-        if (uow.writeSent) {
-          ;(request as ScopedRequest)[abandoned] = true
-          return
-        }
-        finish(request).catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
-      })
+      // closing before it finished is the one signal that covers every method. One shared listener
+      // (the response emits 'close' once), not a closure per request.
+      ;(reply.raw as ScopedResponse)[scopeOf] = request
+      reply.raw.on('close', onClose)
       done()
     })
+
+    function onClose(this: ScopedResponse): void {
+      const request = this[scopeOf]
+      if (this.writableFinished || !request) return
+      // A singleWrite unit's write stands once sent (PostgreSQL commits it as it runs), so rolling
+      // the unit back now would only drop the after-commit work of a stored row (its events). The
+      // handler runs on, and Fastify still calls onSend with its outcome (never onResponse): the
+      // unit ends there, as it would have with the client still connected.
+      if (request.uow.writeSent) {
+        request[abandoned] = true
+        return
+      }
+      finish(request).catch((error: unknown) => request.log.error({ err: error }, 'request scope cleanup failed'))
+    }
 
     app.addHook('onSend', (request: ScopedRequest, reply: FastifyReply, payload, done) => {
       const uow = request.uow
