@@ -427,18 +427,44 @@ const COMPARISONS: Readonly<Record<string, '=' | '<>' | '<' | '<=' | '>' | '>='>
 /**
  * The rows without the `fkcursor<i>` columns a page selects for its cursor: copied into new objects,
  * all of one shape, rather than `delete`d (which turns every row into a slow dictionary object, and
- * the response serializer then reads each field by hash lookup).
+ * the response serializer then reads each field by hash lookup). The copy is a function compiled
+ * once per list of fields (`{ id: row.id, … }`, see {@link copierOf}): a loop assigning dynamic keys
+ * cost about 16 µs for a page of 50 messages.
  */
 function withoutCursorColumns(rows: Record<string, unknown>[], cursorColumns: number): Record<string, unknown>[] {
   const first = rows[0]
   if (!first) return rows
-  const cursor = new Set(Array.from({ length: cursorColumns }, (_, i) => `fkcursor${i}`))
-  const fields = Object.keys(first).filter((key) => !cursor.has(key))
-  return rows.map((row) => {
-    const copy: Record<string, unknown> = {}
-    for (const field of fields) copy[field] = row[field]
-    return copy
-  })
+  const fields = Object.keys(first).filter((key) => !isCursorColumn(key, cursorColumns))
+  return rows.map(copierOf(fields))
+}
+
+function isCursorColumn(key: string, cursorColumns: number): boolean {
+  return key.startsWith('fkcursor') && Number(key.slice(8)) < cursorColumns
+}
+
+type RowCopier = (row: Record<string, unknown>) => Record<string, unknown>
+
+/** Compiled copiers by their field list (bounded: past {@link MAX_COPIERS} lists, the loop does it). */
+const copiers = new Map<string, RowCopier>()
+const MAX_COPIERS = 1_000
+
+/** A function that copies `fields` of a row into a new object literal, fields quoted with JSON.stringify. */
+function copierOf(fields: readonly string[]): RowCopier {
+  const key = fields.join('\u0000')
+  let copier = copiers.get(key)
+  if (copier) return copier
+  // A column named __proto__ would set the copy's prototype in a literal or by assignment.
+  if (copiers.size >= MAX_COPIERS || fields.includes('__proto__')) {
+    return (row) => {
+      const copy: Record<string, unknown> = {}
+      for (const field of fields) Object.defineProperty(copy, field, { value: row[field], enumerable: true, writable: true, configurable: true })
+      return copy
+    }
+  }
+  const body = fields.map((field) => `${JSON.stringify(field)}: row[${JSON.stringify(field)}]`).join(', ')
+  copier = new Function('row', `return { ${body} }`) as RowCopier
+  copiers.set(key, copier)
+  return copier
 }
 
 /** Where the value of the `index`th field goes among a template's parameters. */
