@@ -15,7 +15,9 @@ const REQUEST_FIELDS = ['method', 'url', 'statusCode', 'responseTime', 'startupM
 export async function createLogger(env: NodeJS.ProcessEnv = process.env, pretty = process.stdout.isTTY === true): Promise<Logger> {
   const level = env.LOG_LEVEL || 'info'
   if (!LOG_LEVELS.includes(level)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
-  if (!pretty) return env.NODE_ENV === 'production' ? pino({ level }, batchedStdout()) : pino({ level })
+  // Outside production, synchronous writes: pino's default stdout is asynchronous, and a process
+  // that exits while its first write is in flight gets its later lines out before that one.
+  if (!pretty) return env.NODE_ENV === 'production' ? pino({ level }, batchedStdout()) : pino({ level }, pino.destination({ dest: 1, sync: true }))
   // Loaded only for a terminal, and run in this thread (not as a pino transport's worker): a worker
   // would cost a second V8 isolate's start-up time and memory for a development convenience.
   const { default: prettyStream } = await import('pino-pretty')
@@ -25,12 +27,27 @@ export async function createLogger(env: NodeJS.ProcessEnv = process.env, pretty 
 /**
  * stdout for production: lines gather in memory until 4 KiB wait (one write for a few dozen request
  * lines under load) or for at most {@link FLUSH_EVERY_MS} on a quiet server, then go out in one
- * asynchronous write. pino flushes what is left when the process exits.
+ * asynchronous write. Before exiting, await {@link flushed}.
  */
 function batchedStdout(): ReturnType<typeof pino.destination> {
   const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 })
   setInterval(() => destination.flush(), FLUSH_EVERY_MS).unref()
   return destination
+}
+
+/**
+ * Resolves once every line logged so far has been written (at most after `timeoutMs`): call it before
+ * `process.exit`, which would otherwise write what is still buffered synchronously, ahead of a write
+ * already in flight, so the last lines could arrive out of order.
+ */
+export function flushed(log: Logger, timeoutMs = 2_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs)
+    log.flush(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
 }
 
 /** The longest a production log line waits in memory before it is written. */

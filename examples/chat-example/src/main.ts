@@ -4,7 +4,7 @@ import { closeGracefully, databaseKind } from 'fastkit'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { migrate, openDatabase } from './db/database.js'
-import { createLogger, OneLinePerRequest } from './logging.js'
+import { createLogger, flushed, OneLinePerRequest } from './logging.js'
 
 /** How long the requests in flight get to finish after SIGINT/SIGTERM before they are cut. */
 const SHUTDOWN_DEADLINE_MS = 10_000
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       .then(async ({ drained, cutRequests }) => {
         await db.destroy()
         log.info(drained ? 'stopped' : `stopped; ${cutRequests} requests were cut at the deadline`)
+        await flushed(log)
         process.exit(0)
       })
       .catch((error: unknown) => {

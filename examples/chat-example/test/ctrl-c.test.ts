@@ -57,7 +57,9 @@ describe('Ctrl-C on `pnpm start` in a terminal', () => {
     groupLeader = undefined
 
     expect(code, output).toBe(0)
-    expect(output).toMatch(/SIGINT: shutting down/)
+    // The group's SIGINT reaches node, and pnpm relays a SIGTERM to it as well: on a busy machine
+    // that one may be handled first. Either way the shutdown is the same.
+    expect(output).toMatch(/(SIGINT|SIGTERM): shutting down/)
     expect(output).toMatch(/"msg":"stopped"/)
     expect(output).not.toMatch(/ERR_PNPM|ELIFECYCLE/)
   })
