@@ -190,15 +190,38 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
       if (from === undefined) return undefined
     }
 
-    let select = this.#anyDb
-      .selectFrom(this.#tableName)
-      .selectAll(this.#tableName)
-      .select(this.#cursorColumns(keys))
-      .where((eb) => {
-        const parts = [this.#conditions(eb, query.where ?? {}, options.scope)]
-        if (from) parts.push(this.#after(eb, keys, from))
-        return eb.and(parts)
-      })
+    // The cursor takes a key's text from the row when the row holds it exactly (a uuid, an integer),
+    // from a `::text` column otherwise (a Date would lose a timestamp's microseconds). A row that turns
+    // out not to hold it (an int8 beyond 2^53 parsed into a number) makes the page read again with
+    // every key as text.
+    const page =
+      (await this.#page(query, options, keys, from, limit, true)) ?? (await this.#page(query, options, keys, from, limit, false))!
+    if (backward) page.items.reverse()
+    const total = query.count ? await this.count(query.where, options) : undefined
+    return { items: page.items as RowOf<DB, TB>[], nextCursor: page.nextCursor, ...(total === undefined ? {} : { total }) }
+  }
+
+  /**
+   * One page of {@link findMany}, in the (possibly reversed) sort order, or `undefined` when a key's
+   * text was to be read from the row (`textFromRows`) and a row does not hold it exactly.
+   */
+  async #page(
+    query: ListQuery<RowOf<DB, TB>>,
+    options: ScopeOptions<DB, TB>,
+    keys: readonly { field: string; desc: boolean }[],
+    from: readonly (string | null)[] | undefined,
+    limit: number,
+    textFromRows: boolean,
+  ): Promise<{ items: Record<string, unknown>[]; nextCursor: string | null } | undefined> {
+    const fromRow = keys.map((k) => (textFromRows ? this.#textInRow(k.field) : undefined))
+    const cursorColumns = this.#cursorColumns(keys, fromRow)
+    let select = this.#anyDb.selectFrom(this.#tableName).selectAll(this.#tableName)
+    if (cursorColumns.length) select = select.select(cursorColumns)
+    select = select.where((eb) => {
+      const parts = [this.#conditions(eb, query.where ?? {}, options.scope)]
+      if (from) parts.push(this.#after(eb, keys, from))
+      return eb.and(parts)
+    })
     for (const k of keys) select = select.orderBy(this.#col(k.field), k.desc ? 'desc' : 'asc')
     const rows = (await select.limit(limit + 1).execute().catch((error: unknown) => {
       // A cursor value of a key without a declared type that PostgreSQL cannot read as the column's type.
@@ -206,12 +229,20 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     })) as Record<string, unknown>[]
 
     const hasMore = rows.length > limit
-    const last = hasMore ? rows[limit - 1] : undefined
-    const nextCursor = last ? this.#encode(keys, (i) => last[`fkcursor${i}`] as string | null) : null
-    const page = withoutCursorColumns(hasMore ? rows.slice(0, limit) : rows, keys.length)
-    if (backward) page.reverse()
-    const total = query.count ? await this.count(query.where, options) : undefined
-    return { items: page as RowOf<DB, TB>[], nextCursor, ...(total === undefined ? {} : { total }) }
+    let nextCursor: string | null = null
+    if (hasMore) {
+      const last = rows[limit - 1]!
+      const values: (string | null)[] = []
+      for (let i = 0; i < keys.length; i++) {
+        const type = fromRow[i]
+        const value = type ? rowText(last[keys[i]!.field], type) : (last[`fkcursor${i}`] as string | null)
+        if (value === undefined) return undefined
+        values.push(value)
+      }
+      nextCursor = this.#encode(keys, (i) => values[i] ?? null)
+    }
+    const pageRows = hasMore ? rows.slice(0, limit) : rows
+    return { items: cursorColumns.length ? withoutCursorColumns(pageRows, keys.length) : pageRows, nextCursor }
   }
 
   /**
@@ -297,9 +328,22 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     return result.numDeletedRows > 0n
   }
 
-  /** The sort values in PostgreSQL's own text form (a timestamp keeps its microseconds), as `fkcursor<i>`. */
-  #cursorColumns(keys: readonly { field: string }[]) {
-    return keys.map((k, i) => sql<string | null>`${sql.ref(this.#col(k.field))}::text`.as(`fkcursor${i}`))
+  /**
+   * The sort values in PostgreSQL's own text form (a timestamp keeps its microseconds), as
+   * `fkcursor<i>`; with `fromRow`, only those of the keys whose text is not read from the row.
+   */
+  #cursorColumns(keys: readonly { field: string }[], fromRow?: readonly (RowTextType | undefined)[]) {
+    const columns = []
+    for (let i = 0; i < keys.length; i++) {
+      if (!fromRow?.[i]) columns.push(sql<string | null>`${sql.ref(this.#col(keys[i]!.field))}::text`.as(`fkcursor${i}`))
+    }
+    return columns
+  }
+
+  /** The declared type of `field` when a row holds the exact text of its values (see {@link rowText}). */
+  #textInRow(field: string): RowTextType | undefined {
+    const type = (this.keys as Readonly<Record<string, CursorKeyType | undefined>>)[field]
+    return type === 'uuid' || type === 'integer' ? type : undefined
   }
 
   /** Whether `field` is a declared key (never NULL); the id always is. */
@@ -350,7 +394,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
    */
   #after(
     eb: ExpressionBuilder<any, any>,
-    keys: { field: string; desc: boolean }[],
+    keys: readonly { field: string; desc: boolean }[],
     values: readonly (string | null)[],
   ): Expression<SqlBool> {
     const sameDirection = keys.every((k) => k.desc === keys[0]!.desc)
@@ -419,6 +463,21 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
 /** The sort a cursor belongs to, e.g. `-createdAt,-id`: a cursor of one sort is refused by another. */
 function sortIdOf(keys: readonly { field: string; desc: boolean }[]): string {
   return keys.map((k) => `${k.desc ? '-' : ''}${k.field}`).join(',')
+}
+
+/** Key types whose values a row holds as their exact text: a uuid is a string, an integer a string, bigint or safe number. */
+type RowTextType = Extract<CursorKeyType, 'uuid' | 'integer'>
+
+/**
+ * A key's value as PostgreSQL writes it, taken from a row: the string the driver returned, or the
+ * digits of an integer it parsed exactly (a bigint, a safe integer). `undefined` for anything else:
+ * an int8 beyond 2^53 parsed into a number has lost digits, and a cursor made of it would skip or
+ * repeat rows.
+ */
+function rowText(value: unknown, type: RowTextType): string | undefined {
+  if (typeof value === 'string') return value
+  if (type === 'integer' && (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value)))) return String(value)
+  return undefined
 }
 
 /** The filter operators that are plain SQL comparisons. */
