@@ -113,32 +113,30 @@ if (dialectsUnderTest().includes('postgres')) {
       },
     )
 
-    test('a timestamptz parser the app set before fastkit loaded is the one its pools use', async () => {
-      const asText = (text: string) => `text: ${text}`
-      pg.types.setTypeParser(TIMESTAMPTZ, asText)
-      vi.resetModules()
-      const fresh = (await import('../src/db/create-database.js')) as typeof import('../src/db/create-database.js')
-      const own = fresh.createDatabase({ url: t.url, pool: { max: 1 } })
+    /** What a pool made by `open` reads for a timestamptz while the app's parser (text, prefixed) is set. */
+    async function readWithAppParser(open: () => Promise<Kysely<any>>): Promise<unknown> {
+      pg.types.setTypeParser(TIMESTAMPTZ, (text: string) => `text: ${text}`)
+      const own = await open()
       try {
-        const { rows } = await sql<{ at: unknown }>`select timestamptz '2026-12-03 07:05:25+00' as at`.execute(own)
-        expect(rows[0]!.at).toMatch(/^text: 2026-12-0[23] \d\d:\d5:25[+-]/)
+        return (await sql<{ at: unknown }>`select timestamptz '2026-12-03 07:05:25+00' as at`.execute(own)).rows[0]!.at
       } finally {
         pg.types.setTypeParser(TIMESTAMPTZ, nodePostgres)
         await own.destroy()
       }
+    }
+
+    test('a timestamptz parser the app set before fastkit loaded is the one its pools use', async () => {
+      const at = await readWithAppParser(async () => {
+        vi.resetModules()
+        const fresh = (await import('../src/db/create-database.js')) as typeof import('../src/db/create-database.js')
+        return fresh.createDatabase({ url: t.url, pool: { max: 1 } })
+      })
+      expect(at).toMatch(/^text: 2026-12-0[23] \d\d:\d5:25[+-]/)
     })
 
-    test("a timestamptz parser the app set is the one a new pool uses", async () => {
-      const asText = (text: string) => `text: ${text}`
-      pg.types.setTypeParser(TIMESTAMPTZ, asText)
-      const own = createDatabase({ url: t.url, pool: { max: 1 } })
-      try {
-        const { rows } = await sql<{ at: unknown }>`select timestamptz '2026-12-03 07:05:25+00' as at`.execute(own)
-        expect(rows[0]!.at).toMatch(/^text: 2026-12-0[23] \d\d:\d5:25[+-]/)
-      } finally {
-        pg.types.setTypeParser(TIMESTAMPTZ, nodePostgres)
-        await own.destroy()
-      }
+    test('a timestamptz parser the app set after fastkit loaded is the one a new pool uses', async () => {
+      const at = await readWithAppParser(async () => createDatabase({ url: t.url, pool: { max: 1 } }))
+      expect(at).toMatch(/^text: 2026-12-0[23] \d\d:\d5:25[+-]/)
     })
   })
 }
