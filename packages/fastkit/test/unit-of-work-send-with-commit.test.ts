@@ -113,7 +113,7 @@ describe.each(dialectsUnderTest())('UnitOfWork.sendWithCommit on %s', (kind) => 
  * What the app sees of node-postgres: when each statement is handed to a client (`send`), whether
  * the client wrote it to the socket right then (`written`, else it waits in the client's queue for
  * the answer to the one before), and when its answer is handed back to the app (`answer`, through
- * the promise the client returned).
+ * the query's callback or the promise the client returned).
  */
 function recordPgClients(): { log: string[]; restore: () => void } {
   const log: string[] = []
@@ -140,6 +140,16 @@ function recordPgClients(): { log: string[]; restore: () => void } {
     log.push(`send ${label}`)
     const counter = countWrites(this)
     const before = counter.count
+    // fastkit's pool hands the client a pg.Query and waits on its callback; a text or config object
+    // gets a promise back.
+    const query = config as { submit?: unknown; callback?: (error: unknown, result: unknown) => void }
+    if (typeof query?.submit === 'function') {
+      const callback = query.callback
+      query.callback = (error, result) => {
+        log.push(`${error ? 'failed' : 'answer'} ${label}`)
+        callback?.(error, result)
+      }
+    }
     const result = (original as (...args: unknown[]) => unknown).call(this, config, ...rest)
     log.push(`${counter.count > before ? 'written' : 'queued'} ${label}`)
     if (result && typeof (result as Promise<unknown>).then === 'function') {
