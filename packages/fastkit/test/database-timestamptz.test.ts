@@ -4,8 +4,7 @@
 import { sql, type Kysely } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
-import { timestamptzParser } from '../src/db/timestamptz-parser.js'
-import { isNodePostgresDateParser } from '../src/db/create-database.js'
+import { isNodePostgresDateParser, timestamptzParser } from '../src/db/timestamptz-parser.js'
 import { createDatabase } from '../src/index.js'
 import { createTestDatabase, dialectsUnderTest, type TestDatabase } from '../src/testing/index.js'
 

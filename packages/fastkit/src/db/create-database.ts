@@ -4,7 +4,7 @@ import { databaseUnavailability, PgErrorCode } from './database-errors.js'
 import type { DatabaseLogger } from './database-logger.js'
 import { attachConstraintColumns, knownConstraintColumns, loadUniqueConstraints } from './unique-constraints.js'
 import { PGliteDialect } from './pglite-dialect.js'
-import { timestamptzParser } from './timestamptz-parser.js'
+import { isNodePostgresDateParser, timestamptzParser } from './timestamptz-parser.js'
 
 /**
  * Connection-pool settings. Every default is finite, so a stuck request or a lost server can never hold
@@ -186,24 +186,6 @@ const TIMESTAMPTZ = 1184
 const defaultTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ, 'text')
 const fastTimestamptz = isNodePostgresDateParser(defaultTimestamptz) ? timestamptzParser(defaultTimestamptz) : undefined
 
-/**
- * Whether `parse` reads timestamptz text as node-postgres' own parser does (plain Dates, infinity
- * as a number): a parser an app set before fastkit loaded (strings, Dates with microseconds…) is not.
- */
-export function isNodePostgresDateParser(parse: (text: string) => unknown): boolean {
-  try {
-    const date = parse('2000-01-02 03:04:05.678912+05:30')
-    return (
-      date instanceof Date &&
-      Object.getPrototypeOf(date) === Date.prototype &&
-      Reflect.ownKeys(date).length === 0 &&
-      date.getTime() === 946_762_445_678 &&
-      parse('infinity') === Infinity
-    )
-  } catch {
-    return false
-  }
-}
 /** A `date` stays its text (`2026-12-03`): a Date would be midnight in the server's time zone. */
 const asText = (value: string) => value
 

@@ -53,6 +53,25 @@ export function timestamptzParser(fallback: (text: string) => unknown): (text: s
   }
 }
 
+/**
+ * Whether `parse` reads timestamptz text as node-postgres' own parser does (plain Dates, infinity
+ * as a number): a parser an app set before fastkit loaded (strings, Dates with microseconds…) is not.
+ */
+export function isNodePostgresDateParser(parse: (text: string) => unknown): boolean {
+  try {
+    const date = parse('2000-01-02 03:04:05.678912+05:30')
+    return (
+      date instanceof Date &&
+      Object.getPrototypeOf(date) === Date.prototype &&
+      Reflect.ownKeys(date).length === 0 &&
+      date.getTime() === 946_762_445_678 &&
+      parse('infinity') === Infinity
+    )
+  } catch {
+    return false
+  }
+}
+
 const DASH = 45
 const SPACE = 32
 const COLON = 58

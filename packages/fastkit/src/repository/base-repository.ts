@@ -239,7 +239,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
         if (value === undefined) return undefined
         values.push(value)
       }
-      nextCursor = this.#encode(keys, (i) => values[i] ?? null)
+      nextCursor = this.#encode(keys, values)
     }
     const pageRows = hasMore ? rows.slice(0, limit) : rows
     return { items: cursorColumns.length ? withoutCursorColumns(pageRows, keys.length) : pageRows, nextCursor }
@@ -267,7 +267,7 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
   ): Promise<string | undefined> {
     const keys = this.#sortKeys(query.sort)
     const values = await this.#valuesAt(id, keys, query.where ?? {}, options.scope)
-    return values === undefined ? undefined : this.#encode(keys, (i) => values[i] ?? null)
+    return values === undefined ? undefined : this.#encode(keys, values)
   }
 
   /** How many rows match `where` (and the scope). */
@@ -366,8 +366,8 @@ export abstract class BaseRepository<DB, TB extends keyof DB & string> {
     return row && keys.map((_, i) => row[`fkcursor${i}`] ?? null)
   }
 
-  #encode(keys: readonly { field: string; desc: boolean }[], valueAt: (index: number) => string | null): string {
-    return encodeCursor({ sort: sortIdOf(keys), values: keys.map((_, i) => valueAt(i)) })
+  #encode(keys: readonly { field: string; desc: boolean }[], values: readonly (string | null)[]): string {
+    return encodeCursor({ sort: sortIdOf(keys), values })
   }
 
   /** A client's cursor for this sort, checked against the declared keys: a 400 for anything else. */
